@@ -1,0 +1,177 @@
+/*
+ * trace.c - hashing and rendering of trace events (see trace.h).
+ *
+ * The binary form hashed per event is: t_ns, node, kind, then each field's
+ * key, type and value; strings are length-prefixed so no two different
+ * events can serialise alike. Byte fields contribute their length and the
+ * XXH3 of their content, never the content, so hashing cost is bounded.
+ */
+#include "trace.h"
+
+#include <jansson.h>
+#include <stdlib.h>
+#include <string.h>
+#include <xxhash.h>
+
+#include <glib.h>
+
+#include "proto/assert.h"
+
+void
+sim_trace_init(SimTrace *trace)
+{
+	*trace = (SimTrace){ 0 };
+}
+
+void
+sim_trace_set_sink(SimTrace *trace, FILE *sink)
+{
+	trace->sink = sink;
+}
+
+void
+sim_trace_set_listener(SimTrace *trace, SimTraceListener fn, void *ctx)
+{
+	trace->listener = fn;
+	trace->listener_ctx = ctx;
+}
+
+/* The event's binary form is built in a small buffer; when it fills up it
+ * is folded into the running hash, so any event size works. */
+typedef struct HashBuf {
+	uint8_t buf[512];
+	size_t len;
+	uint64_t h;
+} HashBuf;
+
+static void
+hash_bytes(HashBuf *hb, const void *data, size_t len)
+{
+	const uint8_t *p = data;
+	while (len > 0) {
+		if (hb->len == sizeof(hb->buf)) {
+			hb->h = XXH3_64bits_withSeed(hb->buf, hb->len, hb->h);
+			hb->len = 0;
+		}
+		size_t n = MIN(len, sizeof(hb->buf) - hb->len);
+		memcpy(hb->buf + hb->len, p, n);
+		hb->len += n;
+		p += n;
+		len -= n;
+	}
+}
+
+static void
+hash_u64(HashBuf *hb, uint64_t value)
+{
+	hash_bytes(hb, &value, sizeof(value));
+}
+
+static void
+hash_str(HashBuf *hb, const char *s, size_t len)
+{
+	hash_u64(hb, len);
+	hash_bytes(hb, s, len);
+}
+
+static uint64_t
+event_hash(const SimTraceEvent *event)
+{
+	HashBuf hb;
+	hb.len = 0;
+	hb.h = 0;
+	hash_u64(&hb, (uint64_t)event->t_ns);
+	hash_str(&hb, event->node, strlen(event->node));
+	hash_str(&hb, event->kind, strlen(event->kind));
+	for (size_t k = 0; k < event->field_count; k++) {
+		const SimTraceField *f = &event->fields[k];
+		hash_str(&hb, f->key, strlen(f->key));
+		hash_u64(&hb, (uint64_t)f->type);
+		switch (f->type) {
+		case SIM_TRACE_INT:
+			hash_u64(&hb, (uint64_t)f->i);
+			break;
+		case SIM_TRACE_STR:
+			hash_str(&hb, f->s, strlen(f->s));
+			break;
+		case SIM_TRACE_BYTES:
+			hash_u64(&hb, f->len);
+			hash_u64(&hb, XXH3_64bits(f->s, f->len));
+			break;
+		default:
+			UNREACHABLE();
+		}
+	}
+	return XXH3_64bits_withSeed(hb.buf, hb.len, hb.h);
+}
+
+char *
+sim_trace_event_json(const SimTraceEvent *event)
+{
+	json_t *obj = json_object();
+	json_object_set_new(obj, "t", json_integer(event->t_ns));
+	json_object_set_new(obj, "node", json_string(event->node));
+	json_object_set_new(obj, "ev", json_string(event->kind));
+	for (size_t k = 0; k < event->field_count; k++) {
+		const SimTraceField *f = &event->fields[k];
+		switch (f->type) {
+		case SIM_TRACE_INT:
+			json_object_set_new(obj, f->key, json_integer(f->i));
+			break;
+		case SIM_TRACE_STR:
+			json_object_set_new(obj, f->key, json_string(f->s));
+			break;
+		case SIM_TRACE_BYTES: {
+			char hex[17];
+			sim_trace_format_fingerprint(XXH3_64bits(f->s, f->len), hex);
+			json_t *b = json_pack("{s:I,s:s}", "len", (json_int_t)f->len, "xxh3", hex);
+			json_object_set_new(obj, f->key, b);
+			break;
+		}
+		default:
+			UNREACHABLE();
+		}
+	}
+	char *line = json_dumps(obj, JSON_COMPACT | JSON_PRESERVE_ORDER);
+	json_decref(obj);
+	ASSERT(line != NULL);
+	return line;
+}
+
+void
+sim_trace_emit(SimTrace *trace, int64_t t_ns, const char *node, const char *kind,
+    const SimTraceField *fields, size_t field_count)
+{
+	ASSERT(node != NULL && kind != NULL);
+	SimTraceEvent event = {
+		.index = trace->count,
+		.t_ns = t_ns,
+		.node = node,
+		.kind = kind,
+		.fields = fields,
+		.field_count = field_count,
+	};
+	event.hash = event_hash(&event);
+	event.fingerprint = XXH3_64bits_withSeed(&event.hash, sizeof(event.hash), trace->fingerprint);
+	trace->fingerprint = event.fingerprint;
+	trace->count++;
+	if (trace->sink != NULL) {
+		char *line = sim_trace_event_json(&event);
+		fputs(line, trace->sink);
+		fputc('\n', trace->sink);
+		free(line);
+	}
+	if (trace->listener != NULL)
+		trace->listener(trace->listener_ctx, &event);
+}
+
+void
+sim_trace_format_fingerprint(uint64_t fingerprint, char buf[17])
+{
+	static const char digits[] = "0123456789abcdef";
+	for (int k = 15; k >= 0; k--) {
+		buf[k] = digits[fingerprint & 0xf];
+		fingerprint >>= 4;
+	}
+	buf[16] = '\0';
+}

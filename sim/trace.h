@@ -1,0 +1,85 @@
+/*
+ * trace.h - the run's trace: every observable event, and its fingerprint.
+ *
+ * An event is (virtual time, node, kind, fields). Each event is hashed in a
+ * fixed binary form (XXH3-64), and the run's fingerprint is the chain
+ * fp(n) = XXH3-64(hash(event n), seed = fp(n-1)), starting from 0. Chaining
+ * means two runs agree on the fingerprint after n events exactly when they
+ * agree on all n events, so the first differing event can be found by
+ * comparing chains.
+ *
+ * Rendering to JSON lines (with jansson) happens only when a sink FILE is
+ * set or a listener wants it, so a run that only needs its fingerprint pays
+ * for hashing alone.
+ */
+#ifndef NATSIM_SIM_TRACE_H
+#define NATSIM_SIM_TRACE_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+
+typedef enum SimTraceType {
+	SIM_TRACE_INT = 1,
+	SIM_TRACE_STR,
+	SIM_TRACE_BYTES, /* recorded as length + XXH3 hash of the content */
+} SimTraceType;
+
+typedef struct SimTraceField {
+	const char *key;
+	SimTraceType type;
+	int64_t i;
+	const char *s;
+	size_t len;
+} SimTraceField;
+
+#define TRACE_INT(k, v) ((SimTraceField){ .key = (k), .type = SIM_TRACE_INT, .i = (int64_t)(v) })
+#define TRACE_STR(k, v) ((SimTraceField){ .key = (k), .type = SIM_TRACE_STR, .s = (v) })
+#define TRACE_BYTES(k, p, n) \
+	((SimTraceField){ .key = (k), .type = SIM_TRACE_BYTES, .s = (const char *)(p), .len = (n) })
+
+typedef struct SimTraceEvent {
+	uint64_t index; /* 0-based position in the run */
+	int64_t t_ns;   /* virtual time since the run began */
+	const char *node;
+	const char *kind;
+	const SimTraceField *fields;
+	size_t field_count;
+	uint64_t hash;        /* this event alone */
+	uint64_t fingerprint; /* the chain up to and including it */
+} SimTraceEvent;
+
+typedef void (*SimTraceListener)(void *ctx, const SimTraceEvent *event);
+
+typedef struct SimTrace {
+	uint64_t fingerprint;
+	uint64_t count;
+	FILE *sink; /* not owned */
+	SimTraceListener listener;
+	void *listener_ctx;
+} SimTrace;
+
+void sim_trace_init(SimTrace *trace);
+
+/* JSON lines go to sink (NULL to stop); the caller opened it and closes it. */
+void sim_trace_set_sink(SimTrace *trace, FILE *sink);
+void sim_trace_set_listener(SimTrace *trace, SimTraceListener fn, void *ctx);
+
+void sim_trace_emit(SimTrace *trace, int64_t t_ns, const char *node, const char *kind,
+    const SimTraceField *fields, size_t field_count);
+
+/* One JSON line (no newline) for an event; the caller frees it with free(). */
+char *sim_trace_event_json(const SimTraceEvent *event);
+
+/* Writes the 16 lower-case hex digits and a NUL into buf[17]. */
+void sim_trace_format_fingerprint(uint64_t fingerprint, char buf[17]);
+
+#define sim_trace(trace, t_ns, node, kind, ...)                                         \
+	do {                                                                            \
+		const SimTraceField trace_fields_[] = { __VA_ARGS__ };                  \
+		sim_trace_emit((trace), (t_ns), (node), (kind), trace_fields_,          \
+		    sizeof(trace_fields_) / sizeof(trace_fields_[0]));                  \
+	} while (0)
+
+#endif

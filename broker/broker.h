@@ -1,0 +1,145 @@
+/*
+ * broker.h - the broker core: a sans-I/O NATS server.
+ *
+ * The core never touches sockets, clocks, files or threads. Its driver
+ * (natsim-server's event loop over TCP, or the simulator over the virtual
+ * network) hands it:
+ *   - connections opening and closing (broker_conn_open / broker_conn_close),
+ *   - bytes received (broker_conn_recv),
+ *   - the time, on every call (now_ns: Unix nanoseconds, never decreasing),
+ * and takes from it:
+ *   - bytes to send (broker_conn_send_peek / broker_conn_send_consume),
+ *   - when to call back (broker_next_deadline_ns / broker_on_timeout),
+ *   - whether a connection is to be closed (broker_conn_closing).
+ * A wake callback tells the driver that a connection has new output or
+ * wants closing, so the driver need not poll every connection.
+ *
+ * All state hangs off the Broker; any number live in one process.
+ */
+#ifndef NATSIM_BROKER_BROKER_H
+#define NATSIM_BROKER_BROKER_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+typedef struct Broker Broker;
+typedef struct BrokerConn BrokerConn;
+
+typedef enum BrokerLogLevel {
+	BROKER_LOG_ERROR = 0,
+	BROKER_LOG_WARN,
+	BROKER_LOG_INFO,
+	BROKER_LOG_DEBUG, /* -D */
+	BROKER_LOG_TRACE, /* -V: every protocol operation */
+} BrokerLogLevel;
+
+typedef struct BrokerConfig {
+	const char *server_name; /* NULL: the server id */
+	const char *host;        /* reported in INFO and /varz; default "0.0.0.0" */
+	uint16_t port;           /* reported in INFO and /varz; default 4222 */
+	uint16_t http_port;      /* reported in /varz; 0 = no monitoring */
+	int64_t payload_max_bytes;   /* max_payload; 0 = default 1 MiB; at most 64 MiB */
+	uint32_t connections_max;    /* max_connections; 0 = default 65536 */
+	uint32_t subscriptions_max;  /* max_subscriptions per connection; 0 = unlimited */
+	int64_t pending_bytes_max;   /* max_pending per connection; 0 = default 64 MiB */
+	uint32_t control_line_max;   /* max_control_line; 0 = default 4096 */
+	int64_t ping_interval_ns;    /* 0 = default 2 min */
+	uint32_t pings_out_max;      /* ping_max; 0 = default 2 */
+	int64_t write_deadline_ns;   /* 0 = default 10 s */
+	int64_t auth_timeout_ns;     /* 0 = default 2 s (used only with auth) */
+	const char *user;            /* user/password auth when user is set */
+	const char *password;
+	const char *token;           /* token auth when set */
+	BrokerLogLevel log_level;    /* messages above this level are not produced */
+} BrokerConfig;
+
+typedef enum BrokerCloseReason {
+	BROKER_CLOSE_CLIENT = 1,       /* "Client Closed": EOF or reset from the peer */
+	BROKER_CLOSE_SERVER_SHUTDOWN,  /* "Server Shutdown" */
+	BROKER_CLOSE_SLOW_CONSUMER_PENDING, /* "Slow Consumer (Pending Bytes)" */
+	BROKER_CLOSE_SLOW_CONSUMER_DEADLINE, /* "Slow Consumer (Write Deadline)" */
+	BROKER_CLOSE_STALE,            /* "Stale Connection" */
+	BROKER_CLOSE_AUTH_TIMEOUT,     /* "Authentication Timeout" */
+	BROKER_CLOSE_AUTH_VIOLATION,   /* "Authentication Failure" */
+	BROKER_CLOSE_PROTOCOL,         /* "Protocol Violation" / "Parse Error" */
+	BROKER_CLOSE_MAX_PAYLOAD,      /* "Maximum Payload Exceeded" */
+	BROKER_CLOSE_MAX_CONNECTIONS,  /* "Maximum Connections Exceeded" */
+	BROKER_CLOSE_MAX_CONTROL_LINE, /* "Maximum Control Line Exceeded" */
+	BROKER_CLOSE_WRITE_ERROR,      /* "Write Error": the driver could not send */
+	BROKER_CLOSE_READ_ERROR,       /* "Read Error" */
+} BrokerCloseReason;
+
+const char *broker_close_reason_str(BrokerCloseReason reason);
+
+typedef struct BrokerCallbacks {
+	/* conn has output to send or wants closing; called when that first
+	 * becomes true after the driver last drained it. Must not call back
+	 * into the broker. */
+	void (*conn_wake)(void *ctx, BrokerConn *conn);
+	/* A log line, without newline (the driver adds time stamps). */
+	void (*log)(void *ctx, BrokerLogLevel level, const char *message);
+} BrokerCallbacks;
+
+/* Creates a broker. seed feeds its PRNG (server id, queue member choice,
+ * ping jitter). config is copied. */
+Broker *broker_create(const BrokerConfig *config, uint64_t seed, int64_t now_ns,
+    const BrokerCallbacks *callbacks, void *callbacks_ctx);
+/* Frees everything, all connections included (NULL-safe). */
+void broker_destroy(Broker *broker);
+
+const char *broker_server_id(const Broker *broker);
+
+/* A new client connection from ip:port. The INFO line is queued at once
+ * (followed by -ERR and a close when max_connections is reached). */
+BrokerConn *broker_conn_open(Broker *broker, const char *ip, uint16_t port, int64_t now_ns);
+
+/* Bytes from the client; any split is fine. */
+void broker_conn_recv(Broker *broker, BrokerConn *conn, const uint8_t *data, size_t len, int64_t now_ns);
+
+/* The bytes waiting to go out, contiguous, valid until the next call into
+ * the broker. */
+size_t broker_conn_send_peek(BrokerConn *conn, const uint8_t **data);
+/* len of them were sent. */
+void broker_conn_send_consume(Broker *broker, BrokerConn *conn, size_t len, int64_t now_ns);
+
+/* The broker wants this connection closed: the driver sends what
+ * send_peek still shows (it may give up after write_deadline), then
+ * closes the socket and calls broker_conn_close. */
+bool broker_conn_closing(const BrokerConn *conn);
+
+/* The socket is gone (peer EOF/reset, or the driver closed it after
+ * broker_conn_closing). Frees conn. The reason is used when the broker
+ * did not already choose one. */
+void broker_conn_close(Broker *broker, BrokerConn *conn, BrokerCloseReason reason, int64_t now_ns);
+
+uint64_t broker_conn_cid(const BrokerConn *conn);
+/* Driver's own pointer for this connection. */
+void broker_conn_set_user(BrokerConn *conn, void *user);
+void *broker_conn_user(const BrokerConn *conn);
+
+/* When broker_on_timeout next needs calling (INT64_MAX: never). */
+int64_t broker_next_deadline_ns(const Broker *broker);
+void broker_on_timeout(Broker *broker, int64_t now_ns);
+
+/* Facts only the driver knows, for /varz. */
+typedef struct BrokerHostStats {
+	int64_t mem_bytes;
+	double cpu_percent;
+	int cores;
+	int64_t start_unix_ns; /* when the process started */
+} BrokerHostStats;
+
+typedef struct BrokerMonitorArg {
+	const char *key;
+	const char *value;
+} BrokerMonitorArg;
+
+/* The monitoring endpoints as nats-server serves them: path is "/varz",
+ * "/connz", "/subsz" (or "/subscriptionsz"), "/healthz", "/" and so on;
+ * args are the decoded query parameters. Returns the body (g_free) and sets
+ * *http_status and *content_type ("application/json" or "text/html"). */
+char *broker_monitor(Broker *broker, const char *path, const BrokerMonitorArg *args, size_t arg_count,
+    const BrokerHostStats *host, int64_t now_ns, int *http_status, const char **content_type);
+
+#endif

@@ -1,0 +1,90 @@
+/*
+ * buf.c - see buf.h.
+ */
+#include "proto/buf.h"
+
+#include <glib.h>
+
+#include "proto/assert.h"
+
+void
+proto_buf_init(ProtoBuf *buf)
+{
+	*buf = (ProtoBuf){ 0 };
+}
+
+void
+proto_buf_deinit(ProtoBuf *buf)
+{
+	g_free(buf->data);
+	*buf = (ProtoBuf){ 0 };
+}
+
+uint8_t *
+proto_buf_reserve(ProtoBuf *buf, size_t extra)
+{
+	if (buf->cap - buf->len >= extra)
+		return buf->data + buf->len;
+	/* Reclaim the consumed head before growing. */
+	if (buf->head > 0) {
+		size_t pending = buf->len - buf->head;
+		memmove(buf->data, buf->data + buf->head, pending);
+		buf->head = 0;
+		buf->len = pending;
+		if (buf->cap - buf->len >= extra)
+			return buf->data + buf->len;
+	}
+	size_t need = buf->len + extra;
+	ASSERT(need >= buf->len); /* no overflow */
+	size_t cap = buf->cap ? buf->cap : 256;
+	while (cap < need)
+		cap *= 2;
+	buf->data = g_realloc(buf->data, cap);
+	buf->cap = cap;
+	return buf->data + buf->len;
+}
+
+void
+proto_buf_consume(ProtoBuf *buf, size_t len)
+{
+	ASSERT(len <= buf->len - buf->head);
+	buf->head += len;
+	if (buf->head == buf->len) {
+		buf->head = buf->len = 0;
+	} else if (buf->head > buf->cap / 2) {
+		size_t pending = buf->len - buf->head;
+		memmove(buf->data, buf->data + buf->head, pending);
+		buf->head = 0;
+		buf->len = pending;
+	}
+}
+
+void
+proto_buf_clear(ProtoBuf *buf)
+{
+	buf->head = buf->len = 0;
+}
+
+void
+proto_buf_shrink(ProtoBuf *buf, size_t keep_bytes)
+{
+	if (buf->len == buf->head && buf->cap > keep_bytes) {
+		g_free(buf->data);
+		*buf = (ProtoBuf){ 0 };
+	}
+}
+
+void
+proto_buf_append_u64(ProtoBuf *buf, uint64_t value)
+{
+	char digits[20];
+	int n = 0;
+	do {
+		digits[n++] = (char)('0' + value % 10);
+		value /= 10;
+	} while (value > 0);
+	uint8_t *out = proto_buf_reserve(buf, (size_t)n);
+	for (int k = 0; k < n; k++)
+		out[k] = (uint8_t)digits[n - 1 - k];
+	buf->len += (size_t)n;
+}

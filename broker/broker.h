@@ -62,8 +62,11 @@ typedef enum BrokerCloseReason {
 	BROKER_CLOSE_STALE,            /* "Stale Connection" */
 	BROKER_CLOSE_AUTH_TIMEOUT,     /* "Authentication Timeout" */
 	BROKER_CLOSE_AUTH_VIOLATION,   /* "Authentication Failure" */
-	BROKER_CLOSE_PROTOCOL,         /* "Protocol Violation" / "Parse Error" */
-	BROKER_CLOSE_MAX_PAYLOAD,      /* "Maximum Payload Exceeded" */
+	BROKER_CLOSE_PARSE_ERROR,      /* "Parse Error" */
+	BROKER_CLOSE_PROTOCOL,         /* "Protocol Violation" */
+	BROKER_CLOSE_BAD_PROTOCOL_VERSION, /* "Bad Client Protocol Version" */
+	BROKER_CLOSE_NO_RESPONDERS_HEADERS, /* "No Responders Requires Headers" */
+	BROKER_CLOSE_MAX_PAYLOAD,      /* "Maximum Message Payload Exceeded" */
 	BROKER_CLOSE_MAX_CONNECTIONS,  /* "Maximum Connections Exceeded" */
 	BROKER_CLOSE_MAX_CONTROL_LINE, /* "Maximum Control Line Exceeded" */
 	BROKER_CLOSE_WRITE_ERROR,      /* "Write Error": the driver could not send */
@@ -72,6 +75,38 @@ typedef enum BrokerCloseReason {
 
 const char *broker_close_reason_str(BrokerCloseReason reason);
 
+/* Named coverage probes: the broker's important branches. Each hit is
+ * counted (broker_probe_count) and reported to the probe callback, so the
+ * simulator can tell which scenarios reach which branch. */
+typedef enum BrokerProbe {
+	BROKER_PROBE_CONN_OPENED = 0,
+	BROKER_PROBE_CONN_CLOSED,
+	BROKER_PROBE_ERR_SENT,
+	BROKER_PROBE_SLOW_CONSUMER,
+	BROKER_PROBE_WRITE_DEADLINE,
+	BROKER_PROBE_STALE_CONNECTION,
+	BROKER_PROBE_PING_SENT,
+	BROKER_PROBE_PING_SKIPPED,
+	BROKER_PROBE_AUTH_TIMEOUT,
+	BROKER_PROBE_AUTH_VIOLATION,
+	BROKER_PROBE_NO_RESPONDERS,
+	BROKER_PROBE_QUEUE_MEMBER_SKIPPED,
+	BROKER_PROBE_AUTO_UNSUBSCRIBED,
+	BROKER_PROBE_ECHO_SUPPRESSED,
+	BROKER_PROBE_HEADERS_STRIPPED,
+	BROKER_PROBE_DUPLICATE_SID,
+	BROKER_PROBE_INVALID_SUBJECT,
+	BROKER_PROBE_PEDANTIC_SUBJECT,
+	BROKER_PROBE_MAX_PAYLOAD,
+	BROKER_PROBE_MAX_CONNECTIONS,
+	BROKER_PROBE_MAX_SUBSCRIPTIONS,
+	BROKER_PROBE_MAX_CONTROL_LINE,
+	BROKER_PROBE_PARSE_ERROR,
+	BROKER_PROBE_COUNT
+} BrokerProbe;
+
+const char *broker_probe_name(BrokerProbe probe);
+
 typedef struct BrokerCallbacks {
 	/* conn has output to send or wants closing; called when that first
 	 * becomes true after the driver last drained it. Must not call back
@@ -79,6 +114,9 @@ typedef struct BrokerCallbacks {
 	void (*conn_wake)(void *ctx, BrokerConn *conn);
 	/* A log line, without newline (the driver adds time stamps). */
 	void (*log)(void *ctx, BrokerLogLevel level, const char *message);
+	/* Optional: a probe was hit on conn (NULL when not about one). Must
+	 * not call back into the broker. */
+	void (*probe)(void *ctx, BrokerConn *conn, BrokerProbe probe);
 } BrokerCallbacks;
 
 /* Creates a broker. seed feeds its PRNG (server id, queue member choice,
@@ -89,6 +127,11 @@ Broker *broker_create(const BrokerConfig *config, uint64_t seed, int64_t now_ns,
 void broker_destroy(Broker *broker);
 
 const char *broker_server_id(const Broker *broker);
+uint64_t broker_probe_count(const Broker *broker, BrokerProbe probe);
+
+/* Closes every connection (-ERR nothing; reason "Server Shutdown"): the
+ * driver then flushes and closes each, as with broker_conn_closing. */
+void broker_shutdown(Broker *broker, int64_t now_ns);
 
 /* A new client connection from ip:port. The INFO line is queued at once
  * (followed by -ERR and a close when max_connections is reached). */
@@ -114,6 +157,8 @@ bool broker_conn_closing(const BrokerConn *conn);
 void broker_conn_close(Broker *broker, BrokerConn *conn, BrokerCloseReason reason, int64_t now_ns);
 
 uint64_t broker_conn_cid(const BrokerConn *conn);
+/* Why the broker is closing conn (meaningful once broker_conn_closing). */
+BrokerCloseReason broker_conn_close_reason(const BrokerConn *conn);
 /* Driver's own pointer for this connection. */
 void broker_conn_set_user(BrokerConn *conn, void *user);
 void *broker_conn_user(const BrokerConn *conn);

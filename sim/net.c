@@ -332,10 +332,11 @@ dir_add_segment(SimConn *conn, int d, uint64_t len, uint8_t kind)
 		depart = link->busy_until_ns;
 	}
 	int64_t arrival = depart + link->config.latency_ns + jitter_draw(world, &link->config);
-	/* Never before the segment ahead; and a nanosecond after it while it is
-	 * still in flight, so that every piece of a cut write reaches the
-	 * reader on its own. */
-	arrival = MAX(arrival, dir->last_arrival_ns + (dir->seg_count > 0 ? 1 : 0));
+	/* Never before the segment ahead; and a nanosecond after a data
+	 * segment still in flight, so that every piece of a cut write reaches
+	 * the reader on its own. */
+	bool after_data = dir->seg_count > 0 && dir->segs[dir->seg_head + dir->seg_count - 1].kind == SEG_DATA;
+	arrival = MAX(arrival, dir->last_arrival_ns + (after_data && kind == SEG_DATA ? 1 : 0));
 	dir->last_arrival_ns = arrival;
 	dir_push_segment(dir, (SimSegment){ dir->written_off, arrival, kind });
 	dir_schedule(conn, d);

@@ -665,6 +665,98 @@ test_crash_and_restart(void)
 	fx_free(fx);
 }
 
+
+static json_t *
+monitor_json(Fx *fx, const char *path, const BrokerMonitorArg *args, size_t n, int *status)
+{
+	const char *type;
+	char *body = broker_monitor(fx_broker(fx), path, args, n, NULL,
+	    sim_node_clock_ns(sim_broker_node_node(fx->bn)), status, &type);
+	json_t *j = json_loads(body, 0, NULL);
+	g_free(body);
+	return j;
+}
+
+/* /varz, /connz, /subsz, /healthz answer with nats-server's fields, in
+ * virtual time (the epoch is 2024-01-01T00:00:00Z). */
+static void
+test_monitoring(void)
+{
+	Fx *fx = fx_new(1, NULL);
+	SimRawClient *a = fx_client(fx, "a");
+	SimRawClient *b = fx_client(fx, "b");
+	sim_raw_client_send(a, "CONNECT {\"verbose\":false,\"name\":\"alpha\",\"lang\":\"c\",\"version\":\"1.0\"}\r\n"
+			       "SUB foo 1\r\nSUB bar q 2\r\nPUB foo 2\r\nhi\r\n");
+	sim_raw_client_send(b, QUIET "SUB foo.* 7\r\n");
+	sim_raw_client_send_at(b, 2 * S, "PUB foo.x 0\r\n\r\n");
+	fx_run(fx, 3 * S);
+	sim_raw_client_close(b);
+	fx_run(fx, 3 * S + 10 * MS);
+
+	int status;
+	json_t *v = monitor_json(fx, "/varz", NULL, 0, &status);
+	g_assert_cmpint(status, ==, 200);
+	g_assert_cmpstr(json_string_value(json_object_get(v, "start")), ==, "2024-01-01T00:00:00Z");
+	g_assert_cmpstr(json_string_value(json_object_get(v, "now")), ==, "2024-01-01T00:00:03.01Z");
+	g_assert_cmpstr(json_string_value(json_object_get(v, "uptime")), ==, "3s");
+	g_assert_cmpint(json_integer_value(json_object_get(v, "connections")), ==, 1);
+	g_assert_cmpint(json_integer_value(json_object_get(v, "total_connections")), ==, 2);
+	g_assert_cmpint(json_integer_value(json_object_get(v, "in_msgs")), ==, 2);
+	g_assert_cmpint(json_integer_value(json_object_get(v, "out_msgs")), ==, 2);
+	g_assert_cmpint(json_integer_value(json_object_get(v, "subscriptions")), ==, 2);
+	g_assert_cmpint(json_integer_value(json_object_get(v, "max_payload")), ==, 1048576);
+	g_assert_cmpint(json_integer_value(json_object_get(v, "ping_interval")), ==, 120000000000);
+	json_decref(v);
+
+	BrokerMonitorArg subs[] = { { "subs", "1" } };
+	json_t *c = monitor_json(fx, "/connz", subs, 1, &status);
+	g_assert_cmpint(json_integer_value(json_object_get(c, "num_connections")), ==, 1);
+	json_t *ci = json_array_get(json_object_get(c, "connections"), 0);
+	g_assert_cmpint(json_integer_value(json_object_get(ci, "cid")), ==, 1);
+	g_assert_cmpstr(json_string_value(json_object_get(ci, "name")), ==, "alpha");
+	g_assert_cmpstr(json_string_value(json_object_get(ci, "kind")), ==, "Client");
+	/* accepted at 1 ms, CONNECT at 3 ms: the RTT is 2 ms */
+	g_assert_cmpstr(json_string_value(json_object_get(ci, "rtt")), ==, "2ms");
+	g_assert_cmpint(json_integer_value(json_object_get(ci, "subscriptions")), ==, 2);
+	json_t *list = json_object_get(ci, "subscriptions_list");
+	g_assert_cmpstr(json_string_value(json_array_get(list, 0)), ==, "foo");
+	g_assert_cmpstr(json_string_value(json_array_get(list, 1)), ==, "bar");
+	json_decref(c);
+
+	BrokerMonitorArg closed[] = { { "state", "closed" }, { "subs", "detail" } };
+	c = monitor_json(fx, "/connz", closed, 2, &status);
+	ci = json_array_get(json_object_get(c, "connections"), 0);
+	g_assert_cmpint(json_integer_value(json_object_get(ci, "cid")), ==, 2);
+	g_assert_cmpstr(json_string_value(json_object_get(ci, "reason")), ==, "Client Closed");
+	json_t *detail = json_array_get(json_object_get(ci, "subscriptions_list_detail"), 0);
+	g_assert_cmpstr(json_string_value(json_object_get(detail, "subject")), ==, "foo.*");
+	g_assert_cmpint(json_integer_value(json_object_get(detail, "msgs")), ==, 1); /* its own PUB foo.x, echoed */
+	json_decref(c);
+
+	BrokerMonitorArg test[] = { { "subs", "1" }, { "test", "foo" } };
+	json_t *z = monitor_json(fx, "/subsz", test, 2, &status);
+	g_assert_cmpint(json_integer_value(json_object_get(z, "num_subscriptions")), ==, 2);
+	g_assert_cmpint(json_integer_value(json_object_get(z, "total")), ==, 1);
+	json_t *sd = json_array_get(json_object_get(z, "subscriptions_list"), 0);
+	g_assert_cmpstr(json_string_value(json_object_get(sd, "subject")), ==, "foo");
+	g_assert_cmpint(json_integer_value(json_object_get(sd, "msgs")), ==, 1);
+	json_decref(z);
+
+	BrokerMonitorArg bad[] = { { "sort", "sideways" } };
+	const char *type;
+	char *body = broker_monitor(fx_broker(fx), "/connz", bad, 1, NULL, 0, &status, &type);
+	g_assert_cmpint(status, ==, 400);
+	g_assert_cmpstr(body, ==, "invalid sorting option: sideways");
+	g_free(body);
+	body = broker_monitor(fx_broker(fx), "/healthz", NULL, 0, NULL, 0, &status, &type);
+	g_assert_cmpstr(body, ==, "{\"status\":\"ok\"}");
+	g_free(body);
+	body = broker_monitor(fx_broker(fx), "/nope", NULL, 0, NULL, 0, &status, &type);
+	g_assert_cmpint(status, ==, 404);
+	g_free(body);
+	fx_free(fx);
+}
+
 int
 main(int argc, char **argv)
 {
@@ -696,5 +788,6 @@ main(int argc, char **argv)
 	g_test_add_func("/broker/sim/slow-consumer", test_slow_consumer);
 	g_test_add_func("/broker/sim/request-reply", test_request_reply);
 	g_test_add_func("/broker/sim/crash-and-restart", test_crash_and_restart);
+	g_test_add_func("/broker/sim/monitoring", test_monitoring);
 	return g_test_run();
 }

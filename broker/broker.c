@@ -162,7 +162,6 @@ broker_create(const BrokerConfig *config, uint64_t seed, int64_t now_ns, const B
 		b->config.server_name = g_strdup(b->server_id);
 	b->start_ns = b->now_ns = now_ns;
 	b->sublist = sublist_create();
-	b->closed = g_new0(BrokerClosedConn, BROKER_CLOSED_CONNS_MAX);
 	b->http_req_stats = g_hash_table_new_full(g_str_hash, g_str_equal, g_free, g_free);
 	proto_buf_init(&b->scratch);
 	broker_log(b, BROKER_LOG_INFO, "Server id is %s", b->server_id);
@@ -203,7 +202,7 @@ broker_destroy(Broker *b)
 	while (b->conn_head != NULL)
 		broker_conn_close(b, b->conn_head, BROKER_CLOSE_SERVER_SHUTDOWN, b->now_ns);
 	broker_reap(b);
-	for (uint32_t k = 0; k < BROKER_CLOSED_CONNS_MAX; k++)
+	for (uint32_t k = 0; k < b->closed_count; k++)
 		closed_free(&b->closed[k]);
 	g_free(b->closed);
 	g_hash_table_destroy(b->http_req_stats);
@@ -361,11 +360,18 @@ broker_reap(Broker *b)
 void
 broker_record_closed(Broker *b, BrokerConn *c)
 {
+	/* The ring grows as connections close, up to its maximum; then the
+	 * oldest entry gives way. */
+	if (b->closed_count < BROKER_CLOSED_CONNS_MAX && b->closed_count == b->closed_cap) {
+		b->closed_cap = MIN(MAX(b->closed_cap * 2, 16u), (uint32_t)BROKER_CLOSED_CONNS_MAX);
+		b->closed = g_renew(BrokerClosedConn, b->closed, b->closed_cap);
+	}
 	BrokerClosedConn *cc = &b->closed[b->closed_next];
-	closed_free(cc);
-	b->closed_next = (b->closed_next + 1) % BROKER_CLOSED_CONNS_MAX;
-	if (b->closed_count < BROKER_CLOSED_CONNS_MAX)
+	if (b->closed_count == BROKER_CLOSED_CONNS_MAX)
+		closed_free(cc);
+	else
 		b->closed_count++;
+	b->closed_next = (b->closed_next + 1) % BROKER_CLOSED_CONNS_MAX;
 	*cc = (BrokerClosedConn){
 		.cid = c->cid,
 		.ip = g_strdup(c->ip),

@@ -226,6 +226,15 @@ process_sub(BrokerConn *c, const ProtoOp *op)
 		conn_send_err(c, "maximum subscriptions exceeded");
 		return;
 	}
+	/* Subjects, queues and sids are kept as C strings: a NUL byte in one
+	 * cannot be represented, so such a SUB is refused as an invalid
+	 * subject (nats-server, which has byte strings, would accept it). */
+	if (memchr(op->subject.ptr, 0, op->subject.len) != NULL || memchr(op->sid.ptr, 0, op->sid.len) != NULL ||
+	    (op->queue.ptr != NULL && memchr(op->queue.ptr, 0, op->queue.len) != NULL)) {
+		broker_probe(b, c, BROKER_PROBE_INVALID_SUBJECT);
+		conn_send_err(c, "Invalid Subject");
+		return;
+	}
 	char local[64];
 	const char *sid_key = local;
 	char *sid_heap = NULL;
@@ -276,7 +285,8 @@ process_unsub(BrokerConn *c, const ProtoOp *op)
 {
 	c->activity = true;
 	char *sid = slice_dup(op->sid);
-	BrokerSub *sub = g_hash_table_lookup(c->subs, sid);
+	/* a sid with a NUL byte was never subscribed (see process_sub) */
+	BrokerSub *sub = memchr(op->sid.ptr, 0, op->sid.len) ? NULL : g_hash_table_lookup(c->subs, sid);
 	g_free(sid);
 	bool remove = false;
 	if (sub != NULL) {

@@ -111,8 +111,8 @@ struct Broker {
 	uint64_t in_msgs, out_msgs, in_bytes, out_bytes, slow_consumers;
 	uint64_t probes[BROKER_PROBE_COUNT];
 
-	BrokerClosedConn *closed; /* ring of BROKER_CLOSED_CONNS_MAX */
-	uint32_t closed_count, closed_next;
+	BrokerClosedConn *closed; /* ring of up to BROKER_CLOSED_CONNS_MAX, grown on demand */
+	uint32_t closed_count, closed_next, closed_cap;
 	GHashTable *http_req_stats; /* path -> count (guint64*) */
 	ProtoBuf scratch;
 };

@@ -200,6 +200,10 @@ token_is(const Tokens *t, size_t k, char c)
 static SublistNode *
 level_lookup(SublistLevel *l, const char *tok, size_t len)
 {
+	/* No subscription subject holds a NUL byte, so such a token matches
+	 * nothing (and must not be cut short by a C string compare). */
+	if (memchr(tok, 0, len) != NULL)
+		return NULL;
 	char local[128];
 	if (len < sizeof(local)) {
 		memcpy(local, tok, len);

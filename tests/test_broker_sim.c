@@ -554,6 +554,21 @@ test_bad_input_closes_only_that_connection(void)
 	fx_free(fx);
 }
 
+/* NUL bytes: a SUB with one in its subject or sid is refused as an invalid
+ * subject, and a published subject with one matches nothing (found by
+ * fuzzing: a C string copy used to cut it short). */
+static void
+test_nul_bytes(void)
+{
+	Fx *fx = fx_new(1, NULL);
+	SimRawClient *a = fx_client(fx, "a");
+	static const char script[] = QUIET "SUB foo 1\r\nSUB foo 2\0x\r\nSUB fo\0o 3\r\nPUB foo\0bar 1\r\nx\r\nPUB foo 1\r\ny\r\nPING\r\n";
+	sim_raw_client_send_bytes(a, script, sizeof(script) - 1);
+	fx_run(fx, 100 * MS);
+	g_assert_cmpstr(after_info(a), ==, "-ERR 'Invalid Subject'\r\n-ERR 'Invalid Subject'\r\nMSG foo 1 1\r\ny\r\nPONG\r\n");
+	fx_free(fx);
+}
+
 /* max_connections: the next client gets INFO, then the error, then a
  * close; max_subscriptions: an error, and the connection stays. */
 static void
@@ -789,5 +804,6 @@ main(int argc, char **argv)
 	g_test_add_func("/broker/sim/request-reply", test_request_reply);
 	g_test_add_func("/broker/sim/crash-and-restart", test_crash_and_restart);
 	g_test_add_func("/broker/sim/monitoring", test_monitoring);
+	g_test_add_func("/broker/sim/nul-bytes", test_nul_bytes);
 	return g_test_run();
 }

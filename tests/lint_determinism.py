@@ -25,7 +25,16 @@ DRIVER_FILES = {
     "broker/storage_posix.c",  # the storage seam on a real directory
     "sim/tripwire.c",          # defines the guarded functions themselves
     "sim/natsim.c",            # the simulator's command line: opens trace/report files
+    "sim/swarm.c",             # natsim swarm: forks workers, polls their pipes
+    "sim/files.c",             # natsim's file writing (reports, exports)
     "sim/bench_kernel.c",      # benchmark program
+    "broker/server_main.c",    # natsim-server: config file, environment, pid file, descriptor limit
+    "broker/server_loop.c",    # natsim-server's event loop: epoll, sockets, signals, clock, getrandom
+    "broker/server_net.c",     # natsim-server's listening sockets and peer names
+    "broker/server_http.c",    # natsim-server's monitoring port (libmicrohttpd)
+    "broker/server_log.c",     # natsim-server's log: wall clock, pid, stderr or a file
+    "client/tcp.c",            # the client's real driver: socket, I/O thread, clock, seed
+    "client/bench_client.c",   # client benchmark program: clock, threads, libnats
 }
 
 FORBIDDEN_CALLS = [

@@ -1,0 +1,203 @@
+/*
+ * scenario.h - a parsed scenario file (the language is scenarios/README.md).
+ *
+ * scenario_parse() turns the text into this model, drawing every `let`
+ * from the seed's "scenario" stream in file order, so a (file, seed) pair
+ * is one fully determined run. Every element remembers its file position
+ * for error messages and failure reports. The model owns all its strings.
+ */
+#ifndef NATSIM_SIM_SCENARIO_H
+#define NATSIM_SIM_SCENARIO_H
+
+#include <glib.h>
+#include <stdbool.h>
+#include <stdint.h>
+
+#include "broker/broker.h"
+
+typedef struct ScnPos {
+	int line;
+	int col;
+} ScnPos;
+
+typedef struct ScnLinkOpts {
+	/* each field applies only when its bit is in set */
+	unsigned set;
+	int64_t latency_ns, jitter_ns, partition_reset_ns;
+	uint64_t bandwidth_bytes_per_s;
+	uint32_t segment_bytes_max, window_bytes;
+	double split_chance;
+} ScnLinkOpts;
+
+enum {
+	SCN_LINK_LATENCY = 1u << 0,
+	SCN_LINK_JITTER = 1u << 1,
+	SCN_LINK_BANDWIDTH = 1u << 2,
+	SCN_LINK_SEGMENT = 1u << 3,
+	SCN_LINK_SPLIT = 1u << 4,
+	SCN_LINK_WINDOW = 1u << 5,
+	SCN_LINK_PARTITION_RESET = 1u << 6,
+};
+
+typedef struct ScnBroker {
+	ScnPos pos;
+	char *name;
+	uint16_t port;
+	BrokerConfig config; /* strings owned here */
+} ScnBroker;
+
+typedef struct ScnClient {
+	ScnPos pos;
+	char *name;
+	char *broker;
+	char *user, *password, *token, *conn_name;
+	bool echo;
+	bool reconnect;
+	int64_t reconnect_wait_ns; /* 0: the client's default */
+	int64_t ping_interval_ns;  /* 0: the client's default */
+	uint32_t ping_max;         /* 0: default */
+	int64_t connect_at_ns;
+	ScnLinkOpts link;          /* applied both ways to the broker link */
+} ScnClient;
+
+typedef struct ScnLink {
+	ScnPos pos;
+	char *from, *to;
+	bool both_ways;
+	ScnLinkOpts opts;
+} ScnLink;
+
+typedef struct ScnHeader {
+	char *key;
+	char *value;
+} ScnHeader;
+
+typedef enum ScnActionKind {
+	SCN_ACT_SUBSCRIBE = 1,
+	SCN_ACT_UNSUBSCRIBE,
+	SCN_ACT_PUBLISH,
+	SCN_ACT_REQUEST,
+	SCN_ACT_REPLY,
+	SCN_ACT_FLUSH,
+	SCN_ACT_PAUSE,
+	SCN_ACT_DISCONNECT,
+	SCN_ACT_CLOSE,
+	/* faults */
+	SCN_ACT_PARTITION,
+	SCN_ACT_HEAL,
+	SCN_ACT_CRASH,
+	SCN_ACT_RESTART,
+	SCN_ACT_RESET,
+	SCN_ACT_LATENCY,
+	SCN_ACT_CLOCK,
+} ScnActionKind;
+
+typedef struct ScnAction {
+	ScnPos pos;
+	int64_t at_ns;
+	ScnActionKind kind;
+	GPtrArray *actors;   /* char*: clients for client actions; nodes for faults */
+	char *subject;
+	char *queue;
+	char *payload;       /* NULL: default (publish) */
+	size_t payload_len;
+	char *reply;
+	GArray *headers;     /* ScnHeader */
+	uint64_t count;      /* publish: 1 by default */
+	uint64_t size;       /* publish: pad each payload to this many bytes (0: no padding) */
+	int64_t interval_ns; /* between repeated publishes */
+	uint64_t max;        /* subscribe max / unsubscribe after */
+	int64_t duration_ns; /* pause; request timeout; reply delay; latency; clock jump */
+	int64_t jitter_ns;
+	bool one_way;
+	uint32_t index;      /* file order, to break time ties */
+} ScnAction;
+
+typedef enum ScnExpectKind {
+	SCN_EXP_RECEIVES_PAYLOAD = 1, /* W receives PAYLOAD [on S] [time] [times N] */
+	SCN_EXP_RECEIVES_COUNT,       /* W receives N | between A and B | nothing */
+	SCN_EXP_EACH_RECEIVES,        /* each of W... receives between A and B */
+	SCN_EXP_EXACTLY_ONCE,         /* W1 + W2 receive N exactly once each */
+	SCN_EXP_REQUEST_GETS,
+	SCN_EXP_REQUEST_FAILS,
+	SCN_EXP_DISCONNECTED,
+	SCN_EXP_RECONNECTED,
+	SCN_EXP_ERROR,
+	SCN_EXP_PROBE,
+	SCN_EXP_MONITOR,
+	SCN_EXP_NEVER_RECEIVES,
+} ScnExpectKind;
+
+typedef enum ScnOp { SCN_OP_EQ = 1, SCN_OP_NE, SCN_OP_LT, SCN_OP_LE, SCN_OP_GT, SCN_OP_GE } ScnOp;
+
+typedef enum ScnWhen {
+	SCN_WHEN_ANY = 0, /* at any time */
+	SCN_WHEN_AT,
+	SCN_WHEN_BEFORE,
+	SCN_WHEN_AFTER,
+	SCN_WHEN_BETWEEN,
+} ScnWhen;
+
+typedef struct ScnExpect {
+	ScnPos pos;
+	char *text;          /* the line as written, for reports */
+	ScnExpectKind kind;
+	GPtrArray *clients;  /* char* */
+	char *subject;       /* NULL: any */
+	char *payload;
+	size_t payload_len;
+	ScnWhen when;
+	int64_t t1_ns, t2_ns;
+	bool has_times;
+	uint64_t times;
+	uint64_t lo, hi;     /* counts */
+	char *node;          /* probe / monitor broker */
+	char *name;          /* probe name; monitor endpoint ("varz"); failure kind */
+	char *path;          /* monitor JSON path */
+	ScnOp op;
+	char *value;         /* monitor value as written */
+	double number;       /* probe value, or monitor value when numeric */
+	bool value_is_number;
+	bool at_end;
+	bool has_seed;       /* `when seed N`: checked only in that seed's run */
+	uint64_t only_seed;
+} ScnExpect;
+
+typedef struct ScnLet {
+	ScnPos pos;
+	char *name;
+	char *value_text; /* the drawn value as it would be written */
+} ScnLet;
+
+typedef struct Scenario {
+	char *path;
+	char *text;          /* the source, kept for export */
+	uint64_t seed;
+	GPtrArray *brokers;  /* ScnBroker* */
+	GPtrArray *clients;  /* ScnClient* */
+	GPtrArray *links;    /* ScnLink* */
+	GPtrArray *actions;  /* ScnAction*, sorted by (at_ns, index) */
+	GPtrArray *expects;  /* ScnExpect* */
+	GPtrArray *lets;     /* ScnLet* */
+	int64_t run_for_ns;  /* 0: until 10 s after the last timed line */
+	int64_t last_time_ns;
+} Scenario;
+
+/* Parses text (from path, used in messages). On error returns NULL and
+ * sets *error to "path:line:col: what is wrong". */
+Scenario *scenario_parse(const char *path, const char *text, uint64_t seed, GError **error);
+void scenario_free(Scenario *scn);
+
+/* The scenario's text with every `let` fixed to its drawn value. */
+char *scenario_export(const Scenario *scn);
+
+/* When the run ends. */
+int64_t scenario_end_ns(const Scenario *scn);
+
+/* Formats a duration the way the language writes it ("1.5s", "250ms"). */
+char *scenario_format_duration(int64_t ns);
+
+#define SCENARIO_ERROR (scenario_error_quark())
+GQuark scenario_error_quark(void);
+
+#endif

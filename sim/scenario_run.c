@@ -1,0 +1,1174 @@
+/*
+ * scenario_run.c - builds a scenario's world, plays its timeline, and
+ * checks it (see scenario_run.h).
+ *
+ * Everything the checks look at comes from the trace: a listener turns the
+ * events of the client and broker nodes into records (publishes,
+ * deliveries, request results, connection events, errors, probe hits).
+ * Actions are world events; a repeated publish reschedules itself.
+ * Behaviours (answering requests) react to deliveries by scheduling their
+ * answer as a new event, never from inside the node's own callback.
+ */
+#include "sim/scenario_run.h"
+
+#include <jansson.h>
+#include <string.h>
+#include <xxhash.h>
+
+#include "broker/broker.h"
+#include "proto/assert.h"
+#include "proto/headers.h"
+#include "proto/subject.h"
+#include "sim/broker_node.h"
+#include "sim/client_node.h"
+#include "sim/net.h"
+
+#define REQUEST_FLUSH_TIMEOUT_NS INT64_C(5000000000)
+
+typedef struct RunSub {
+	uint64_t sid;
+	char *subject;
+	char *queue;
+	int64_t since_ns;
+	bool active;
+	bool replies;        /* a `reply` behaviour */
+	const ScnAction *reply_action;
+} RunSub;
+
+typedef struct RunClient {
+	const ScnClient *decl;
+	SimClientNode *node;
+	uint32_t index;
+	GPtrArray *subs;     /* RunSub* */
+	uint64_t disconnects, reconnects;
+} RunClient;
+
+typedef struct Pub {
+	int64_t at_ns;
+	uint32_t client;
+	char *subject;
+	uint64_t hash;
+	uint32_t len;
+	uint64_t seq; /* per publisher */
+} Pub;
+
+typedef struct Dlv {
+	int64_t at_ns;
+	uint32_t client;
+	uint64_t sid;
+	char *subject;
+	uint64_t hash;
+	uint32_t len;
+	int status;
+	bool js;
+} Dlv;
+
+typedef struct RequestRec {
+	uint64_t id;
+	uint32_t client;
+	char *subject;
+	bool done;
+	char *status;
+	uint64_t hash;
+	uint32_t len;
+} RequestRec;
+
+typedef struct ErrorRec {
+	int64_t at_ns;
+	uint32_t client;
+	char *status;
+	char *text;
+} ErrorRec;
+
+typedef struct Run {
+	const Scenario *scn;
+	const ScnRunOptions *options;
+	SimWorld *world;
+	GPtrArray *brokers;    /* SimBrokerNode*, declaration order */
+	GPtrArray *clients;    /* RunClient*, declaration order */
+	GHashTable *client_by_name; /* looked up only */
+	GArray *pubs;          /* Pub */
+	GArray *dlvs;          /* Dlv */
+	GPtrArray *requests;   /* RequestRec* */
+	GArray *errors;        /* ErrorRec */
+	GHashTable *pub_seq;   /* client index -> next seq (guint64*), looked up only */
+	GHashTable *monitor_results; /* expect index -> char* failure (or "" when ok) */
+	ScnResult *result;
+} Run;
+
+/* ---- small helpers ---- */
+
+static uint64_t
+payload_hash(const void *data, size_t len)
+{
+	return XXH3_64bits(data, len);
+}
+
+static void
+fail(Run *run, ScnPos pos, const char *what, int64_t at_ns, const char *fmt, ...) G_GNUC_PRINTF(5, 6);
+
+static void
+fail(Run *run, ScnPos pos, const char *what, int64_t at_ns, const char *fmt, ...)
+{
+	va_list ap;
+	va_start(ap, fmt);
+	ScnFailure *f = g_new0(ScnFailure, 1);
+	f->pos = pos;
+	f->what = g_strdup(what);
+	f->message = g_strdup_vprintf(fmt, ap);
+	f->at_ns = at_ns;
+	va_end(ap);
+	g_ptr_array_add(run->result->failures, f);
+	run->result->ok = false;
+}
+
+static void
+record(Run *run, int64_t at_ns, ScnRecordKind kind, const char *node, char *detail_owned)
+{
+	if (!run->options->keep_records) {
+		g_free(detail_owned);
+		return;
+	}
+	ScnRecord r = { at_ns, kind, g_strdup(node), detail_owned };
+	g_array_append_val(run->result->records, r);
+}
+
+static const SimTraceField *
+field(const SimTraceEvent *ev, const char *key)
+{
+	for (size_t k = 0; k < ev->field_count; k++)
+		if (strcmp(ev->fields[k].key, key) == 0)
+			return &ev->fields[k];
+	return NULL;
+}
+
+static int64_t
+field_int(const SimTraceEvent *ev, const char *key)
+{
+	const SimTraceField *f = field(ev, key);
+	return f != NULL && f->type == SIM_TRACE_INT ? f->i : 0;
+}
+
+static const char *
+field_str(const SimTraceEvent *ev, const char *key)
+{
+	const SimTraceField *f = field(ev, key);
+	return f != NULL && f->type == SIM_TRACE_STR ? f->s : "";
+}
+
+static RunClient *
+client_named(Run *run, const char *name)
+{
+	return g_hash_table_lookup(run->client_by_name, name);
+}
+
+static char *
+fmt_time(int64_t ns)
+{
+	return scenario_format_duration(ns);
+}
+
+/* ---- the trace listener: what happened ---- */
+
+static void
+on_msg(Run *run, RunClient *rc, const SimTraceEvent *ev)
+{
+	const SimTraceField *payload = field(ev, "payload");
+	Dlv d = {
+		.at_ns = ev->t_ns,
+		.client = rc->index,
+		.sid = (uint64_t)field_int(ev, "sid"),
+		.subject = g_strdup(field_str(ev, "subject")),
+		.hash = payload ? payload_hash(payload->s, payload->len) : 0,
+		.len = payload ? (uint32_t)payload->len : 0,
+		.status = (int)field_int(ev, "status"),
+		.js = field(ev, "stream") != NULL,
+	};
+	g_array_append_val(run->dlvs, d);
+	run->result->deliveries++;
+	ScnRecordKind kind = d.js && field_int(ev, "delivered") > 1 ? SCN_REC_REDELIVER : SCN_REC_DELIVER;
+	record(run, ev->t_ns, kind, ev->node,
+	    g_strdup_printf("%s %.*s", d.subject, payload ? (int)MIN(payload->len, 40) : 0, payload ? payload->s : ""));
+}
+
+typedef struct ReplyJob {
+	Run *run;
+	RunClient *rc;
+	char *reply;
+	const ScnAction *action;
+} ReplyJob;
+
+static void
+reply_event(void *ctx, uint64_t arg)
+{
+	(void)arg;
+	ReplyJob *job = ctx;
+	if (sim_node_up(sim_client_node_sim(job->rc->node)))
+		sim_client_node_publish(job->rc->node, job->reply, NULL, NULL, 0, job->action->payload,
+		    job->action->payload_len);
+	g_free(job->reply);
+	g_free(job);
+}
+
+/* A `reply` behaviour answers every request that reaches its sub. */
+static void
+maybe_reply(Run *run, RunClient *rc, const SimTraceEvent *ev)
+{
+	uint64_t sid = (uint64_t)field_int(ev, "sid");
+	const char *reply = field_str(ev, "reply");
+	if (reply[0] == '\0')
+		return;
+	for (guint k = 0; k < rc->subs->len; k++) {
+		RunSub *s = rc->subs->pdata[k];
+		if (s->sid != sid || !s->replies)
+			continue;
+		ReplyJob *job = g_new0(ReplyJob, 1);
+		job->run = run;
+		job->rc = rc;
+		job->reply = g_strdup(reply);
+		job->action = s->reply_action;
+		sim_node_at(sim_client_node_sim(rc->node), ev->t_ns + s->reply_action->duration_ns, reply_event, job, 0);
+		return;
+	}
+}
+
+static void
+listener(void *ctx, const SimTraceEvent *ev)
+{
+	Run *run = ctx;
+	if (run->options->listener != NULL)
+		run->options->listener(run->options->listener_ctx, ev);
+	const char *kind = ev->kind;
+	if (g_str_has_prefix(kind, "client.")) {
+		RunClient *rc = client_named(run, ev->node);
+		if (rc == NULL)
+			return;
+		if (strcmp(kind, "client.msg") == 0) {
+			on_msg(run, rc, ev);
+			maybe_reply(run, rc, ev);
+		} else if (strcmp(kind, "client.pub") == 0) {
+			const SimTraceField *payload = field(ev, "payload");
+			guint64 *seq = g_hash_table_lookup(run->pub_seq, GUINT_TO_POINTER(rc->index + 1));
+			if (seq == NULL) {
+				seq = g_new0(guint64, 1);
+				g_hash_table_insert(run->pub_seq, GUINT_TO_POINTER(rc->index + 1), seq);
+			}
+			Pub p = { ev->t_ns, rc->index, g_strdup(field_str(ev, "subject")),
+				payload ? payload_hash(payload->s, payload->len) : 0, payload ? (uint32_t)payload->len : 0,
+				++*seq };
+			g_array_append_val(run->pubs, p);
+			run->result->publishes++;
+			record(run, ev->t_ns, SCN_REC_PUBLISH, ev->node, g_strdup(p.subject));
+		} else if (strcmp(kind, "client.reply") == 0) {
+			uint64_t id = (uint64_t)field_int(ev, "id");
+			const SimTraceField *payload = field(ev, "payload");
+			for (guint k = 0; k < run->requests->len; k++) {
+				RequestRec *r = run->requests->pdata[k];
+				if (r->id == id && r->client == rc->index && !r->done) {
+					r->done = true;
+					r->status = g_strdup(field_str(ev, "status"));
+					r->hash = payload ? payload_hash(payload->s, payload->len) : 0;
+					r->len = payload ? (uint32_t)payload->len : 0;
+				}
+			}
+		} else if (strcmp(kind, "client.disconnected") == 0) {
+			rc->disconnects++;
+			record(run, ev->t_ns, SCN_REC_DISCONNECT, ev->node, g_strdup(field_str(ev, "status")));
+		} else if (strcmp(kind, "client.reconnected") == 0) {
+			rc->reconnects++;
+			record(run, ev->t_ns, SCN_REC_CONNECT, ev->node, g_strdup("reconnected"));
+		} else if (strcmp(kind, "client.connected") == 0) {
+			record(run, ev->t_ns, SCN_REC_CONNECT, ev->node, g_strdup("connected"));
+		} else if (strcmp(kind, "client.error") == 0) {
+			ErrorRec e = { ev->t_ns, rc->index, g_strdup(field_str(ev, "status")), g_strdup(field_str(ev, "text")) };
+			g_array_append_val(run->errors, e);
+			record(run, ev->t_ns, SCN_REC_ERROR, ev->node, g_strdup(e.text));
+		} else if (strcmp(kind, "client.ack") == 0) {
+			record(run, ev->t_ns, SCN_REC_ACK, ev->node, g_strdup(field_str(ev, "kind")));
+		}
+		return;
+	}
+	if (strcmp(kind, "broker.probe") == 0) {
+		char *key = g_strdup_printf("%s/%s", ev->node, field_str(ev, "probe"));
+		guint64 *n = g_hash_table_lookup(run->result->probes, key);
+		if (n == NULL) {
+			n = g_new0(guint64, 1);
+			g_hash_table_insert(run->result->probes, key, n);
+		} else {
+			g_free(key);
+		}
+		(*n)++;
+		return;
+	}
+	if (strcmp(kind, "node.crash") == 0 || strcmp(kind, "net.partition") == 0 || strcmp(kind, "net.heal") == 0 ||
+	    strcmp(kind, "node.clock_jump") == 0)
+		record(run, ev->t_ns, SCN_REC_FAULT, ev->node, g_strdup(kind));
+	else if (strcmp(kind, "node.start") == 0 && field_int(ev, "incarnation") > 0)
+		record(run, ev->t_ns, SCN_REC_FAULT, ev->node, g_strdup("restart"));
+}
+
+/* ---- actions ---- */
+
+typedef struct PublishJob {
+	Run *run;
+	const ScnAction *action;
+	uint64_t next; /* 1-based index of the next publish */
+} PublishJob;
+
+static void action_fail(Run *run, const ScnAction *a, const char *actor, ClientStatus st);
+
+static GByteArray *
+build_headers(const ScnAction *a)
+{
+	if (a->headers == NULL)
+		return NULL;
+	ProtoBuf buf;
+	proto_buf_init(&buf);
+	proto_headers_start(&buf, 0, NULL);
+	for (guint k = 0; k < a->headers->len; k++) {
+		ScnHeader *h = &g_array_index(a->headers, ScnHeader, k);
+		proto_headers_add(&buf, h->key, h->value, strlen(h->value));
+	}
+	proto_headers_finish(&buf);
+	GByteArray *out = g_byte_array_new();
+	g_byte_array_append(out, proto_buf_peek(&buf), (guint)proto_buf_pending(&buf));
+	proto_buf_deinit(&buf);
+	return out;
+}
+
+static void
+publish_one(Run *run, const ScnAction *a, uint64_t i)
+{
+	GByteArray *hdrs = build_headers(a);
+	for (guint k = 0; k < a->actors->len; k++) {
+		const char *name = a->actors->pdata[k];
+		RunClient *rc = client_named(run, name);
+		if (!sim_node_up(sim_client_node_sim(rc->node)))
+			continue;
+		char *payload;
+		size_t len;
+		if (a->payload == NULL) {
+			payload = g_strdup_printf("%s-%" G_GUINT64_FORMAT, name, i);
+			len = strlen(payload);
+		} else if (a->count > 1) {
+			GString *s = g_string_new_len(a->payload, (gssize)a->payload_len);
+			g_string_append_printf(s, "-%" G_GUINT64_FORMAT, i);
+			len = s->len;
+			payload = g_string_free(s, FALSE);
+		} else {
+			payload = g_memdup2(a->payload, a->payload_len + 1);
+			len = a->payload_len;
+		}
+		if (a->size > len) {
+			/* pad with dots to the requested size */
+			payload = g_realloc(payload, a->size + 1);
+			memset(payload + len, '.', a->size - len);
+			payload[a->size] = '\0';
+			len = a->size;
+		}
+		ClientStatus st = sim_client_node_publish(rc->node, a->subject, a->reply, hdrs ? hdrs->data : NULL,
+		    hdrs ? hdrs->len : 0, payload, len);
+		if (st != CLIENT_OK)
+			action_fail(run, a, name, st);
+		g_free(payload);
+	}
+	if (hdrs != NULL)
+		g_byte_array_free(hdrs, TRUE);
+}
+
+static void
+publish_event(void *ctx, uint64_t arg)
+{
+	(void)arg;
+	PublishJob *job = ctx;
+	publish_one(job->run, job->action, job->next);
+	if (job->next < job->action->count) {
+		job->next++;
+		sim_world_at(job->run->world, sim_world_now_ns(job->run->world) + job->action->interval_ns, publish_event,
+		    job, 0);
+		return;
+	}
+	g_free(job);
+}
+
+static void
+action_fail(Run *run, const ScnAction *a, const char *actor, ClientStatus st)
+{
+	char *what = g_strdup_printf("at %s", scenario_format_duration(a->at_ns));
+	fail(run, a->pos, what, sim_world_now_ns(run->world), "%s could not do it: %s", actor, client_status_str(st));
+	g_free(what);
+}
+
+static SimNode *
+node_of(Run *run, const char *name)
+{
+	SimNode *n = sim_world_node(run->world, name);
+	ASSERT(n != NULL); /* names were checked by the parser */
+	return n;
+}
+
+static RunSub *
+active_sub(RunClient *rc, const char *subject)
+{
+	for (guint k = rc->subs->len; k-- > 0;) {
+		RunSub *s = rc->subs->pdata[k];
+		if (s->active && strcmp(s->subject, subject) == 0)
+			return s;
+	}
+	return NULL;
+}
+
+static void
+client_action(Run *run, const ScnAction *a, RunClient *rc)
+{
+	const char *name = rc->decl->name;
+	SimNode *node = sim_client_node_sim(rc->node);
+	if (!sim_node_up(node)) {
+		fail(run, a->pos, "action", sim_world_now_ns(run->world), "%s is down (crashed)", name);
+		return;
+	}
+	ClientStatus st = CLIENT_OK;
+	uint64_t sid = 0, id = 0;
+	switch (a->kind) {
+	case SCN_ACT_SUBSCRIBE:
+	case SCN_ACT_REPLY: {
+		st = sim_client_node_subscribe(rc->node, a->subject, a->queue, &sid);
+		if (st != CLIENT_OK)
+			break;
+		RunSub *s = g_new0(RunSub, 1);
+		s->sid = sid;
+		s->subject = g_strdup(a->subject);
+		s->queue = g_strdup(a->queue);
+		s->since_ns = sim_world_now_ns(run->world);
+		s->active = true;
+		s->replies = a->kind == SCN_ACT_REPLY;
+		s->reply_action = a;
+		g_ptr_array_add(rc->subs, s);
+		if (a->kind == SCN_ACT_SUBSCRIBE && a->max > 0)
+			st = sim_client_node_unsubscribe(rc->node, sid, a->max);
+		break;
+	}
+	case SCN_ACT_UNSUBSCRIBE: {
+		RunSub *s = active_sub(rc, a->subject);
+		if (s == NULL) {
+			fail(run, a->pos, "unsubscribe", sim_world_now_ns(run->world), "%s has no subscription on %s", name,
+			    a->subject);
+			return;
+		}
+		st = sim_client_node_unsubscribe(rc->node, s->sid, a->max);
+		if (a->max == 0)
+			s->active = false;
+		break;
+	}
+	case SCN_ACT_REQUEST: {
+		st = sim_client_node_request(rc->node, a->subject, a->payload, a->payload_len, a->duration_ns, &id);
+		if (st == CLIENT_OK) {
+			RequestRec *r = g_new0(RequestRec, 1);
+			r->id = id;
+			r->client = rc->index;
+			r->subject = g_strdup(a->subject);
+			g_ptr_array_add(run->requests, r);
+		}
+		break;
+	}
+	case SCN_ACT_FLUSH:
+		st = sim_client_node_flush(rc->node, REQUEST_FLUSH_TIMEOUT_NS, &id);
+		break;
+	case SCN_ACT_PAUSE:
+		st = sim_client_node_pause_reading(rc->node, a->duration_ns);
+		break;
+	case SCN_ACT_DISCONNECT:
+		sim_net_reset_between(run->world, node, node_of(run, rc->decl->broker));
+		break;
+	case SCN_ACT_CLOSE:
+		sim_client_node_close(rc->node);
+		break;
+	default:
+		UNREACHABLE();
+	}
+	if (st != CLIENT_OK)
+		action_fail(run, a, name, st);
+}
+
+static void
+set_link_latency(Run *run, SimNode *x, SimNode *y, int64_t latency_ns, int64_t jitter_ns)
+{
+	SimLinkConfig c = sim_net_link(run->world, x, y);
+	c.latency_ns = latency_ns;
+	c.jitter_ns = jitter_ns;
+	sim_net_link_set(run->world, x, y, &c);
+}
+
+static void
+fault_action(Run *run, const ScnAction *a)
+{
+	SimNode *x = node_of(run, a->actors->pdata[0]);
+	SimNode *y = a->actors->len > 1 ? node_of(run, a->actors->pdata[1]) : NULL;
+	switch (a->kind) {
+	case SCN_ACT_PARTITION:
+		sim_net_partition(run->world, x, y, !a->one_way);
+		break;
+	case SCN_ACT_HEAL:
+		sim_net_heal(run->world, x, y, !a->one_way);
+		break;
+	case SCN_ACT_CRASH:
+		if (sim_node_up(x))
+			sim_node_crash(x);
+		else
+			fail(run, a->pos, "crash", sim_world_now_ns(run->world), "%s is already down", sim_node_name(x));
+		break;
+	case SCN_ACT_RESTART:
+		if (!sim_node_up(x))
+			sim_node_restart(x);
+		else
+			fail(run, a->pos, "restart", sim_world_now_ns(run->world), "%s is not down", sim_node_name(x));
+		break;
+	case SCN_ACT_RESET:
+		sim_net_reset_between(run->world, x, y);
+		break;
+	case SCN_ACT_LATENCY:
+		set_link_latency(run, x, y, a->duration_ns, a->jitter_ns);
+		set_link_latency(run, y, x, a->duration_ns, a->jitter_ns);
+		break;
+	case SCN_ACT_CLOCK:
+		sim_node_clock_jump(x, a->duration_ns);
+		break;
+	default:
+		UNREACHABLE();
+	}
+}
+
+static void
+action_event(void *ctx, uint64_t arg)
+{
+	Run *run = ctx;
+	const ScnAction *a = run->scn->actions->pdata[arg];
+	if (a->kind == SCN_ACT_PUBLISH) {
+		PublishJob *job = g_new0(PublishJob, 1);
+		job->run = run;
+		job->action = a;
+		job->next = 1;
+		publish_event(job, 0);
+		return;
+	}
+	if (a->kind >= SCN_ACT_PARTITION) {
+		fault_action(run, a);
+		return;
+	}
+	for (guint k = 0; k < a->actors->len; k++)
+		client_action(run, a, client_named(run, a->actors->pdata[k]));
+}
+
+/* ---- monitor expectations ---- */
+
+static json_t *
+json_path(json_t *root, const char *path)
+{
+	char **parts = g_strsplit(path, ".", -1);
+	json_t *cur = root;
+	for (int k = 0; parts[k] != NULL && cur != NULL; k++) {
+		char *end;
+		guint64 index = g_ascii_strtoull(parts[k], &end, 10);
+		if (json_is_array(cur) && *end == '\0' && end != parts[k])
+			cur = json_array_get(cur, (size_t)index);
+		else
+			cur = json_is_object(cur) ? json_object_get(cur, parts[k]) : NULL;
+	}
+	g_strfreev(parts);
+	return cur;
+}
+
+static bool
+compare(ScnOp op, double a, double b)
+{
+	switch (op) {
+	case SCN_OP_EQ: return a == b;
+	case SCN_OP_NE: return a != b;
+	case SCN_OP_LT: return a < b;
+	case SCN_OP_LE: return a <= b;
+	case SCN_OP_GT: return a > b;
+	case SCN_OP_GE: return a >= b;
+	}
+	return false;
+}
+
+static const char *
+op_str(ScnOp op)
+{
+	static const char *const names[] = { "?", "==", "!=", "<", "<=", ">", ">=" };
+	return names[op];
+}
+
+/* Evaluates a monitor expectation now; returns NULL when it holds, else
+ * what was found instead. */
+static char *
+monitor_check(Run *run, const ScnExpect *e)
+{
+	SimNode *node = sim_world_node(run->world, e->node);
+	Broker *broker = NULL;
+	for (guint k = 0; k < run->brokers->len; k++)
+		if (sim_broker_node_node(run->brokers->pdata[k]) == node)
+			broker = sim_broker_node_broker(run->brokers->pdata[k]);
+	if (broker == NULL)
+		return g_strdup_printf("%s is down", e->node);
+	char *path = g_strdup_printf("/%s", e->name);
+	BrokerMonitorArg args[] = { { "subs", strcmp(e->name, "connz") == 0 ? "detail" : "1" } };
+	int status;
+	const char *type;
+	char *body = broker_monitor(broker, path, args, strcmp(e->name, "varz") == 0 ? 0 : 1, NULL,
+	    sim_node_clock_ns(node), &status, &type);
+	g_free(path);
+	json_t *root = json_loads(body, 0, NULL);
+	g_free(body);
+	json_t *v = root ? json_path(root, e->path) : NULL;
+	char *problem = NULL;
+	if (v == NULL) {
+		problem = g_strdup_printf("%s has no %s", e->name, e->path);
+	} else if (e->value_is_number && json_is_number(v)) {
+		double got = json_number_value(v);
+		if (!compare(e->op, got, e->number))
+			problem = g_strdup_printf("%s is %g", e->path, got);
+	} else {
+		char *got = json_is_string(v) ? g_strdup(json_string_value(v)) : json_dumps(v, JSON_ENCODE_ANY | JSON_COMPACT);
+		int c = strcmp(got, e->value);
+		bool ok = e->op == SCN_OP_EQ ? c == 0 : e->op == SCN_OP_NE ? c != 0 : compare(e->op, c, 0);
+		if (!ok)
+			problem = g_strdup_printf("%s is %s", e->path, got);
+		if (json_is_string(v))
+			g_free(got);
+		else
+			free(got);
+	}
+	json_decref(root);
+	return problem;
+}
+
+static void
+monitor_event(void *ctx, uint64_t arg)
+{
+	Run *run = ctx;
+	const ScnExpect *e = run->scn->expects->pdata[arg];
+	char *problem = monitor_check(run, e);
+	g_hash_table_insert(run->monitor_results, GUINT_TO_POINTER((guint)arg + 1), problem ? problem : g_strdup(""));
+}
+
+/* ---- checking ---- */
+
+static bool
+subject_ok(const char *pattern, const char *subject)
+{
+	return pattern == NULL || proto_subject_matches(pattern, strlen(pattern), subject, strlen(subject));
+}
+
+static bool
+time_ok(const ScnExpect *e, int64_t t)
+{
+	switch (e->when) {
+	case SCN_WHEN_ANY: return true;
+	case SCN_WHEN_AT: return t == e->t1_ns;
+	case SCN_WHEN_BEFORE: return t < e->t1_ns;
+	case SCN_WHEN_AFTER: return t > e->t1_ns;
+	case SCN_WHEN_BETWEEN: return t >= e->t1_ns && t <= e->t2_ns;
+	}
+	return false;
+}
+
+static uint64_t
+count_deliveries(Run *run, uint32_t client, const char *subject)
+{
+	uint64_t n = 0;
+	for (guint k = 0; k < run->dlvs->len; k++) {
+		Dlv *d = &g_array_index(run->dlvs, Dlv, k);
+		n += d->client == client && d->status == 0 && subject_ok(subject, d->subject);
+	}
+	return n;
+}
+
+/* What a client got, briefly, for failure messages. */
+static char *
+describe_received(Run *run, uint32_t client, const char *subject)
+{
+	GString *s = g_string_new(NULL);
+	uint64_t n = 0;
+	for (guint k = 0; k < run->dlvs->len; k++) {
+		Dlv *d = &g_array_index(run->dlvs, Dlv, k);
+		if (d->client != client || !subject_ok(subject, d->subject))
+			continue;
+		if (n++ < 5) {
+			char *t = fmt_time(d->at_ns);
+			g_string_append_printf(s, "%s%s (%u bytes) at %s", n > 1 ? ", " : "", d->subject, d->len, t);
+			g_free(t);
+		}
+	}
+	if (n == 0)
+		g_string_append(s, "nothing");
+	else if (n > 5)
+		g_string_append_printf(s, " and %" G_GUINT64_FORMAT " more", n - 5);
+	return g_string_free(s, FALSE);
+}
+
+static void
+check_expectation(Run *run, guint index)
+{
+	const ScnExpect *e = run->scn->expects->pdata[index];
+	RunClient *rc = e->clients->len ? client_named(run, e->clients->pdata[0]) : NULL;
+	int64_t end = sim_world_now_ns(run->world);
+	switch (e->kind) {
+	case SCN_EXP_RECEIVES_PAYLOAD: {
+		uint64_t hash = payload_hash(e->payload, e->payload_len), n = 0;
+		for (guint k = 0; k < run->dlvs->len; k++) {
+			Dlv *d = &g_array_index(run->dlvs, Dlv, k);
+			n += d->client == rc->index && d->hash == hash && d->len == e->payload_len &&
+			    subject_ok(e->subject, d->subject) && time_ok(e, d->at_ns);
+		}
+		bool ok = e->has_times ? n == e->times : n > 0;
+		if (!ok) {
+			char *got = describe_received(run, rc->index, e->subject);
+			fail(run, e->pos, e->text, -1, "matched %" G_GUINT64_FORMAT " time(s); %s received: %s", n,
+			    rc->decl->name, got);
+			g_free(got);
+		}
+		break;
+	}
+	case SCN_EXP_RECEIVES_COUNT:
+	case SCN_EXP_NEVER_RECEIVES: {
+		uint64_t n = count_deliveries(run, rc->index, e->subject);
+		uint64_t hi = e->kind == SCN_EXP_NEVER_RECEIVES ? 0 : e->hi;
+		if (n < (e->kind == SCN_EXP_NEVER_RECEIVES ? 0 : e->lo) || n > hi)
+			fail(run, e->pos, e->text, -1, "%s received %" G_GUINT64_FORMAT, rc->decl->name, n);
+		break;
+	}
+	case SCN_EXP_EACH_RECEIVES:
+		for (guint c = 0; c < e->clients->len; c++) {
+			RunClient *x = client_named(run, e->clients->pdata[c]);
+			uint64_t n = count_deliveries(run, x->index, e->subject);
+			if (n < e->lo || n > e->hi)
+				fail(run, e->pos, e->text, -1, "%s received %" G_GUINT64_FORMAT, x->decl->name, n);
+		}
+		break;
+	case SCN_EXP_EXACTLY_ONCE: {
+		GHashTable *seen = g_hash_table_new_full(g_str_hash, g_str_equal, g_free, NULL);
+		uint64_t total = 0, dups = 0;
+		for (guint k = 0; k < run->dlvs->len; k++) {
+			Dlv *d = &g_array_index(run->dlvs, Dlv, k);
+			bool mine = false;
+			for (guint c = 0; c < e->clients->len && !mine; c++)
+				mine = client_named(run, e->clients->pdata[c])->index == d->client;
+			if (!mine || d->status != 0 || !subject_ok(e->subject, d->subject))
+				continue;
+			total++;
+			char *key = g_strdup_printf("%s\x1f%016" G_GINT64_MODIFIER "x\x1f%u", d->subject, (guint64)d->hash, d->len);
+			if (!g_hash_table_add(seen, key))
+				dups++;
+		}
+		if (total != e->lo || dups > 0)
+			fail(run, e->pos, e->text, -1, "they received %" G_GUINT64_FORMAT " messages, %" G_GUINT64_FORMAT
+			    " of them more than once", total, dups);
+		g_hash_table_destroy(seen);
+		break;
+	}
+	case SCN_EXP_REQUEST_GETS:
+	case SCN_EXP_REQUEST_FAILS: {
+		bool matched = false;
+		GString *got = g_string_new(NULL);
+		for (guint k = 0; k < run->requests->len; k++) {
+			RequestRec *r = run->requests->pdata[k];
+			if (r->client != rc->index || strcmp(r->subject, e->subject) != 0)
+				continue;
+			const char *status = r->done ? r->status : "no answer";
+			g_string_append_printf(got, "%s%s", got->len ? ", " : "", status);
+			if (e->kind == SCN_EXP_REQUEST_GETS)
+				matched |= r->done && strcmp(r->status, client_status_str(CLIENT_OK)) == 0 &&
+				    r->hash == payload_hash(e->payload, e->payload_len) && r->len == e->payload_len;
+			else if (strcmp(e->name, "no-responders") == 0)
+				matched |= r->done && strcmp(r->status, client_status_str(CLIENT_ERR_NO_RESPONDERS)) == 0;
+			else
+				matched |= r->done && strcmp(r->status, client_status_str(CLIENT_ERR_TIMEOUT)) == 0;
+		}
+		if (!matched)
+			fail(run, e->pos, e->text, -1, "the requests on %s ended: %s", e->subject, got->len ? got->str : "none made");
+		g_string_free(got, TRUE);
+		break;
+	}
+	case SCN_EXP_DISCONNECTED:
+	case SCN_EXP_RECONNECTED: {
+		uint64_t n = e->kind == SCN_EXP_DISCONNECTED ? rc->disconnects : rc->reconnects;
+		if (e->has_times ? n != e->times : n == 0)
+			fail(run, e->pos, e->text, -1, "%s %s %" G_GUINT64_FORMAT " time(s)", rc->decl->name,
+			    e->kind == SCN_EXP_DISCONNECTED ? "disconnected" : "reconnected", n);
+		break;
+	}
+	case SCN_EXP_ERROR: {
+		bool found = false;
+		for (guint k = 0; k < run->errors->len && !found; k++) {
+			ErrorRec *r = &g_array_index(run->errors, ErrorRec, k);
+			found = r->client == rc->index && strcmp(r->text, e->payload) == 0;
+		}
+		if (!found)
+			fail(run, e->pos, e->text, -1, "%s saw no error '%s'", rc->decl->name, e->payload);
+		break;
+	}
+	case SCN_EXP_PROBE: {
+		char *key = g_strdup_printf("%s/%s", e->node, e->name);
+		guint64 *n = g_hash_table_lookup(run->result->probes, key);
+		g_free(key);
+		double hits = n ? (double)*n : 0;
+		if (!compare(e->op, hits, e->number))
+			fail(run, e->pos, e->text, -1, "probe %s was hit %g time(s)", e->name, hits);
+		break;
+	}
+	case SCN_EXP_MONITOR: {
+		char *problem = NULL;
+		if (e->at_end) {
+			problem = monitor_check(run, e);
+		} else {
+			const char *snap = g_hash_table_lookup(run->monitor_results, GUINT_TO_POINTER(index + 1));
+			problem = snap == NULL ? g_strdup("the run ended before that time") : snap[0] ? g_strdup(snap) : NULL;
+		}
+		if (problem != NULL)
+			fail(run, e->pos, e->text, e->at_end ? end : e->t1_ns, "%s (wanted %s %s)", problem, op_str(e->op), e->value);
+		g_free(problem);
+		break;
+	}
+	}
+}
+
+/* The always-on invariants (scenarios/README.md, "Always-on checks"). */
+static void
+check_invariants(Run *run)
+{
+	ScnPos none = { 0, 0 };
+	/* publishes per (subject, payload) */
+	GHashTable *pub_count = g_hash_table_new_full(g_str_hash, g_str_equal, g_free, g_free);
+	GHashTable *pub_unique = g_hash_table_new_full(g_str_hash, g_str_equal, g_free, NULL);
+	for (guint k = 0; k < run->pubs->len; k++) {
+		Pub *p = &g_array_index(run->pubs, Pub, k);
+		char *key = g_strdup_printf("%s\x1f%016" G_GINT64_MODIFIER "x\x1f%u", p->subject, (guint64)p->hash, p->len);
+		guint64 *n = g_hash_table_lookup(pub_count, key);
+		if (n == NULL) {
+			n = g_new0(guint64, 1);
+			g_hash_table_insert(pub_unique, g_strdup(key), p);
+			g_hash_table_insert(pub_count, key, n);
+		} else {
+			g_hash_table_remove(pub_unique, key);
+			g_free(key);
+		}
+		(*n)++;
+	}
+	GHashTable *per_sub = g_hash_table_new_full(g_str_hash, g_str_equal, g_free, g_free);
+	GHashTable *per_group = g_hash_table_new_full(g_str_hash, g_str_equal, g_free, g_free);
+	GHashTable *last_seq = g_hash_table_new_full(g_str_hash, g_str_equal, g_free, g_free);
+	bool reported_unknown = false, reported_dup = false, reported_group = false, reported_order = false;
+	for (guint k = 0; k < run->dlvs->len; k++) {
+		Dlv *d = &g_array_index(run->dlvs, Dlv, k);
+		if (d->status != 0 || d->js)
+			continue;
+		RunClient *rc = run->clients->pdata[d->client];
+		RunSub *sub = NULL;
+		for (guint s = 0; s < rc->subs->len && sub == NULL; s++)
+			if (((RunSub *)rc->subs->pdata[s])->sid == d->sid)
+				sub = rc->subs->pdata[s];
+		if (sub == NULL || !subject_ok(sub->subject, d->subject)) {
+			if (!reported_unknown)
+				fail(run, none, "no delivery without a subscription", d->at_ns,
+				    "%s received %s on sid %" G_GUINT64_FORMAT ", which it never subscribed to that subject",
+				    rc->decl->name, d->subject, d->sid);
+			reported_unknown = true;
+			continue;
+		}
+		char *pkey = g_strdup_printf("%s\x1f%016" G_GINT64_MODIFIER "x\x1f%u", d->subject, (guint64)d->hash, d->len);
+		guint64 *published = g_hash_table_lookup(pub_count, pkey);
+		uint64_t limit = published ? *published : 0;
+		char *skey = g_strdup_printf("%u\x1f%" G_GUINT64_FORMAT "\x1f%s", d->client, d->sid, pkey);
+		guint64 *got = g_hash_table_lookup(per_sub, skey);
+		if (got == NULL) {
+			got = g_new0(guint64, 1);
+			g_hash_table_insert(per_sub, skey, got);
+		} else {
+			g_free(skey);
+		}
+		if (++*got > limit && !reported_dup) {
+			fail(run, none, "no phantom or duplicate core messages", d->at_ns,
+			    "%s received %s (%u bytes) %" G_GUINT64_FORMAT " time(s) on sid %" G_GUINT64_FORMAT
+			    " but it was published %" G_GUINT64_FORMAT " time(s)", rc->decl->name, d->subject, d->len, *got,
+			    d->sid, limit);
+			reported_dup = true;
+		}
+		if (sub->queue != NULL) {
+			char *gkey = g_strdup_printf("%s\x1f%s", sub->queue, pkey);
+			guint64 *g = g_hash_table_lookup(per_group, gkey);
+			if (g == NULL) {
+				g = g_new0(guint64, 1);
+				g_hash_table_insert(per_group, gkey, g);
+			} else {
+				g_free(gkey);
+			}
+			if (++*g > limit && !reported_group) {
+				fail(run, none, "a queue group gets each message at most once", d->at_ns,
+				    "queue group %s got %s (%u bytes) %" G_GUINT64_FORMAT " times", sub->queue, d->subject, d->len, *g);
+				reported_group = true;
+			}
+		}
+		Pub *origin = g_hash_table_lookup(pub_unique, pkey);
+		if (origin != NULL) {
+			char *okey = g_strdup_printf("%u\x1f%" G_GUINT64_FORMAT "\x1f%u", d->client, d->sid, origin->client);
+			guint64 *last = g_hash_table_lookup(last_seq, okey);
+			if (last == NULL) {
+				last = g_new0(guint64, 1);
+				g_hash_table_insert(last_seq, okey, last);
+			} else {
+				g_free(okey);
+			}
+			if (origin->seq < *last && !reported_order) {
+				RunClient *pc = run->clients->pdata[origin->client];
+				fail(run, none, "each subscriber sees each publisher's messages in order", d->at_ns,
+				    "%s got %s's publish #%" G_GUINT64_FORMAT " after #%" G_GUINT64_FORMAT, rc->decl->name,
+				    pc->decl->name, origin->seq, *last);
+				reported_order = true;
+			}
+			*last = MAX(*last, origin->seq);
+		}
+		g_free(pkey);
+	}
+	/* Protocol errors need an expectation naming them; staleness is a
+	 * network outcome, not a protocol error. */
+	for (guint k = 0; k < run->errors->len; k++) {
+		ErrorRec *r = &g_array_index(run->errors, ErrorRec, k);
+		if (strcmp(r->status, client_status_str(CLIENT_ERR_STALE)) == 0)
+			continue;
+		bool expected = false;
+		RunClient *rc = run->clients->pdata[r->client];
+		for (guint x = 0; x < run->scn->expects->len && !expected; x++) {
+			const ScnExpect *e = run->scn->expects->pdata[x];
+			expected = e->kind == SCN_EXP_ERROR && strcmp(e->clients->pdata[0], rc->decl->name) == 0 &&
+			    strcmp(e->payload, r->text) == 0;
+		}
+		if (!expected) {
+			fail(run, none, "protocol errors only where expected", r->at_ns, "%s got an error: %s (%s)",
+			    rc->decl->name, r->text, r->status);
+			break;
+		}
+	}
+	g_hash_table_destroy(pub_count);
+	g_hash_table_destroy(pub_unique);
+	g_hash_table_destroy(per_sub);
+	g_hash_table_destroy(per_group);
+	g_hash_table_destroy(last_seq);
+}
+
+/* ---- building and running ---- */
+
+static void
+apply_link(SimWorld *world, SimNode *from, SimNode *to, const ScnLinkOpts *o)
+{
+	SimLinkConfig c = sim_net_link(world, from, to);
+	if (o->set & SCN_LINK_LATENCY)
+		c.latency_ns = o->latency_ns;
+	if (o->set & SCN_LINK_JITTER)
+		c.jitter_ns = o->jitter_ns;
+	if (o->set & SCN_LINK_BANDWIDTH)
+		c.bandwidth_bytes_per_s = o->bandwidth_bytes_per_s;
+	if (o->set & SCN_LINK_SEGMENT)
+		c.segment_bytes_max = o->segment_bytes_max;
+	if (o->set & SCN_LINK_SPLIT)
+		c.segment_split_chance = o->split_chance;
+	if (o->set & SCN_LINK_WINDOW)
+		c.window_bytes = o->window_bytes;
+	if (o->set & SCN_LINK_PARTITION_RESET)
+		c.partition_reset_ns = o->partition_reset_ns;
+	sim_net_link_set(world, from, to, &c);
+}
+
+static void
+sub_free(RunSub *s)
+{
+	g_free(s->subject);
+	g_free(s->queue);
+	g_free(s);
+}
+
+static void
+request_free(RequestRec *r)
+{
+	g_free(r->subject);
+	g_free(r->status);
+	g_free(r);
+}
+
+ScnResult *
+scenario_run(const Scenario *scn, const ScnRunOptions *options)
+{
+	static const ScnRunOptions defaults = { 0 };
+	if (options == NULL)
+		options = &defaults;
+	ScnResult *result = g_new0(ScnResult, 1);
+	result->ok = true;
+	result->seed = scn->seed;
+	result->failures = g_ptr_array_new();
+	result->records = g_array_new(FALSE, FALSE, sizeof(ScnRecord));
+	result->probes = g_hash_table_new_full(g_str_hash, g_str_equal, g_free, g_free);
+
+	Run *run = g_new0(Run, 1);
+	run->scn = scn;
+	run->options = options;
+	run->result = result;
+	run->brokers = g_ptr_array_new();
+	run->clients = g_ptr_array_new();
+	run->client_by_name = g_hash_table_new(g_str_hash, g_str_equal);
+	run->pubs = g_array_new(FALSE, FALSE, sizeof(Pub));
+	run->dlvs = g_array_new(FALSE, FALSE, sizeof(Dlv));
+	run->requests = g_ptr_array_new_with_free_func((GDestroyNotify)request_free);
+	run->errors = g_array_new(FALSE, FALSE, sizeof(ErrorRec));
+	run->pub_seq = g_hash_table_new_full(g_direct_hash, g_direct_equal, NULL, g_free);
+	run->monitor_results = g_hash_table_new_full(g_direct_hash, g_direct_equal, NULL, g_free);
+
+	SimWorldConfig wc = { .seed = scn->seed, .shuffle_ties = options->shuffle_ties, .link = sim_link_config_default() };
+	run->world = sim_world_create(&wc);
+	SimTrace *trace = sim_world_trace(run->world);
+	sim_trace_set_sink(trace, options->trace_sink);
+	sim_trace_set_listener(trace, listener, run);
+
+	for (guint k = 0; k < scn->brokers->len; k++) {
+		const ScnBroker *b = scn->brokers->pdata[k];
+		g_ptr_array_add(run->brokers, sim_broker_node_create(run->world, b->name, &b->config, b->port));
+	}
+	for (guint k = 0; k < scn->clients->len; k++) {
+		const ScnClient *c = scn->clients->pdata[k];
+		RunClient *rc = g_new0(RunClient, 1);
+		rc->decl = c;
+		rc->index = k;
+		rc->subs = g_ptr_array_new_with_free_func((GDestroyNotify)sub_free);
+		g_ptr_array_add(run->clients, rc);
+		g_hash_table_insert(run->client_by_name, c->name, rc);
+		const ScnBroker *b = NULL;
+		for (guint j = 0; j < scn->brokers->len; j++)
+			if (strcmp(((ScnBroker *)scn->brokers->pdata[j])->name, c->broker) == 0)
+				b = scn->brokers->pdata[j];
+		ASSERT(b != NULL);
+		SimClientNodeOptions o = sim_client_node_options_default(c->name, c->broker);
+		o.port = b->port;
+		o.client.echo = c->echo;
+		o.client.user = c->user;
+		o.client.password = c->password;
+		o.client.token = c->token;
+		if (c->conn_name != NULL)
+			o.client.name = c->conn_name;
+		o.client.reconnect = c->reconnect;
+		if (c->reconnect_wait_ns > 0)
+			o.client.reconnect_wait_ns = c->reconnect_wait_ns;
+		if (c->ping_interval_ns > 0)
+			o.client.ping_interval_ns = c->ping_interval_ns;
+		if (c->ping_max > 0)
+			o.client.pings_out_max = c->ping_max;
+		o.connect_at_ns = c->connect_at_ns;
+		rc->node = sim_client_node_create(run->world, &o, NULL, run);
+		SimNode *cn = sim_client_node_sim(rc->node);
+		SimNode *bn = sim_world_node(run->world, c->broker);
+		apply_link(run->world, cn, bn, &c->link);
+		apply_link(run->world, bn, cn, &c->link);
+	}
+	for (guint k = 0; k < scn->links->len; k++) {
+		const ScnLink *l = scn->links->pdata[k];
+		SimNode *a = sim_world_node(run->world, l->from), *b = sim_world_node(run->world, l->to);
+		apply_link(run->world, a, b, &l->opts);
+		if (l->both_ways)
+			apply_link(run->world, b, a, &l->opts);
+	}
+	for (guint k = 0; k < scn->actions->len; k++) {
+		const ScnAction *a = scn->actions->pdata[k];
+		sim_world_at(run->world, a->at_ns, action_event, run, k);
+	}
+	for (guint k = 0; k < scn->expects->len; k++) {
+		const ScnExpect *e = scn->expects->pdata[k];
+		if (e->kind == SCN_EXP_MONITOR && !e->at_end)
+			sim_world_at(run->world, e->t1_ns, monitor_event, run, k);
+	}
+
+	SimRunStatus status = sim_world_run(run->world, scenario_end_ns(scn));
+	if (status == SIM_RUN_LIMIT)
+		fail(run, (ScnPos){ 0, 0 }, "the run ends", sim_world_now_ns(run->world), "the event limit was reached");
+	for (guint k = 0; k < scn->expects->len; k++) {
+		const ScnExpect *e = scn->expects->pdata[k];
+		if (!e->has_seed || e->only_seed == scn->seed)
+			check_expectation(run, k);
+	}
+	check_invariants(run);
+
+	result->virtual_ns = sim_world_now_ns(run->world);
+	result->events = sim_world_events_run(run->world);
+	result->fingerprint = trace->fingerprint;
+	result->trace_events = trace->count;
+
+	/* Teardown: the trace must not reach us any more. */
+	sim_trace_set_listener(trace, NULL, NULL);
+	for (guint k = 0; k < run->clients->len; k++) {
+		RunClient *rc = run->clients->pdata[k];
+		sim_client_node_destroy(rc->node);
+		g_ptr_array_free(rc->subs, TRUE);
+		g_free(rc);
+	}
+	for (guint k = 0; k < run->brokers->len; k++)
+		sim_broker_node_destroy(run->brokers->pdata[k]);
+	sim_world_destroy(run->world);
+	for (guint k = 0; k < run->pubs->len; k++)
+		g_free(g_array_index(run->pubs, Pub, k).subject);
+	for (guint k = 0; k < run->dlvs->len; k++)
+		g_free(g_array_index(run->dlvs, Dlv, k).subject);
+	for (guint k = 0; k < run->errors->len; k++) {
+		g_free(g_array_index(run->errors, ErrorRec, k).status);
+		g_free(g_array_index(run->errors, ErrorRec, k).text);
+	}
+	g_array_free(run->pubs, TRUE);
+	g_array_free(run->dlvs, TRUE);
+	g_array_free(run->errors, TRUE);
+	g_ptr_array_free(run->requests, TRUE);
+	g_ptr_array_free(run->brokers, TRUE);
+	g_ptr_array_free(run->clients, TRUE);
+	g_hash_table_destroy(run->client_by_name);
+	g_hash_table_destroy(run->pub_seq);
+	g_hash_table_destroy(run->monitor_results);
+	g_free(run);
+	return result;
+}
+
+void
+scn_result_free(ScnResult *result)
+{
+	if (result == NULL)
+		return;
+	for (guint k = 0; k < result->failures->len; k++) {
+		ScnFailure *f = result->failures->pdata[k];
+		g_free(f->what);
+		g_free(f->message);
+		g_free(f);
+	}
+	g_ptr_array_free(result->failures, TRUE);
+	for (guint k = 0; k < result->records->len; k++) {
+		ScnRecord *r = &g_array_index(result->records, ScnRecord, k);
+		g_free(r->node);
+		g_free(r->detail);
+	}
+	g_array_free(result->records, TRUE);
+	g_hash_table_destroy(result->probes);
+	g_free(result);
+}
+
+char *
+scn_result_describe(const Scenario *scn, const ScnResult *result)
+{
+	GString *s = g_string_new(NULL);
+	for (guint k = 0; k < result->failures->len; k++) {
+		const ScnFailure *f = result->failures->pdata[k];
+		if (f->pos.line > 0)
+			g_string_append_printf(s, "%s:%d: %s: %s", scn->path, f->pos.line, f->what, f->message);
+		else
+			g_string_append_printf(s, "%s: always-on check \"%s\": %s", scn->path, f->what, f->message);
+		if (f->at_ns >= 0) {
+			char *t = scenario_format_duration(f->at_ns);
+			g_string_append_printf(s, " (at %s)", t);
+			g_free(t);
+		}
+		g_string_append_c(s, '\n');
+	}
+	return g_string_free(s, FALSE);
+}

@@ -164,6 +164,17 @@ broker_create(const BrokerConfig *config, uint64_t seed, int64_t now_ns, const B
 	b->sublist = sublist_create();
 	b->http_req_stats = g_hash_table_new_full(g_str_hash, g_str_equal, g_free, g_free);
 	proto_buf_init(&b->scratch);
+	/* The broker's own connection owns internal subscriptions; it has no
+	 * socket, sends nothing, and is not listed in /connz. */
+	BrokerConn *sys = g_new0(BrokerConn, 1);
+	sys->broker = b;
+	sys->internal = true;
+	sys->echo = true;
+	sys->ip = g_strdup("internal");
+	sys->heap_index = UINT32_MAX;
+	sys->deadline_ns = INT64_MAX;
+	sys->subs = g_hash_table_new(g_str_hash, g_str_equal);
+	b->system = sys;
 	broker_log(b, BROKER_LOG_INFO, "Server id is %s", b->server_id);
 	return b;
 }
@@ -201,6 +212,11 @@ broker_destroy(Broker *b)
 		return;
 	while (b->conn_head != NULL)
 		broker_conn_close(b, b->conn_head, BROKER_CLOSE_SERVER_SHUTDOWN, b->now_ns);
+	while (b->system->sub_head != NULL)
+		conn_sub_remove(b->system, b->system->sub_head);
+	g_hash_table_destroy(b->system->subs);
+	g_free(b->system->ip);
+	g_free(b->system);
 	broker_reap(b);
 	for (uint32_t k = 0; k < b->closed_count; k++)
 		closed_free(&b->closed[k]);
@@ -314,7 +330,10 @@ broker_timer_update(Broker *b, BrokerConn *c)
 int64_t
 broker_next_deadline_ns(const Broker *b)
 {
-	return b->heap_count ? b->heap[0]->deadline_ns : INT64_MAX;
+	int64_t d = b->heap_count ? b->heap[0]->deadline_ns : INT64_MAX;
+	if (b->ticker.next != NULL)
+		d = MIN(d, b->ticker.next(b->ticker.ctx));
+	return d;
 }
 
 void
@@ -330,6 +349,8 @@ broker_on_timeout(Broker *b, int64_t now_ns)
 		if (!c->closing)
 			broker_timer_update(b, c);
 	}
+	if (b->ticker.on_timeout != NULL && b->ticker.next(b->ticker.ctx) <= now_ns)
+		b->ticker.on_timeout(b->ticker.ctx, now_ns);
 	broker_reap(b);
 }
 
@@ -407,4 +428,116 @@ broker_shutdown(Broker *b, int64_t now_ns)
 		conn_mark_closing(c, BROKER_CLOSE_SERVER_SHUTDOWN);
 	}
 	broker_reap(b);
+}
+
+/* ---- the internal seam ---- */
+
+BrokerInternalSub *
+broker_internal_subscribe(Broker *b, const char *subject, const char *queue, BrokerInternalFn fn, void *ctx)
+{
+	ASSERT(fn != NULL && subject != NULL);
+	BrokerConn *sys = b->system;
+	BrokerSub *sub = g_new0(BrokerSub, 1);
+	sub->conn = sys;
+	sub->subject = g_strdup(subject);
+	sub->queue = g_strdup(queue);
+	sub->sid = g_strdup_printf("i%" G_GUINT64_FORMAT, ++b->internal_sids);
+	sub->seq = ++b->next_sub_seq;
+	sub->icb = fn;
+	sub->ictx = ctx;
+	if (!sublist_insert(b->sublist, sub)) {
+		g_free(sub->subject);
+		g_free(sub->queue);
+		g_free(sub->sid);
+		g_free(sub);
+		return NULL;
+	}
+	g_hash_table_insert(sys->subs, sub->sid, sub);
+	sub->conn_prev = sys->sub_tail;
+	if (sys->sub_tail != NULL)
+		sys->sub_tail->conn_next = sub;
+	else
+		sys->sub_head = sub;
+	sys->sub_tail = sub;
+	sys->sub_count++;
+	return (BrokerInternalSub *)sub;
+}
+
+void
+broker_internal_unsubscribe(Broker *b, BrokerInternalSub *isub)
+{
+	BrokerSub *sub = (BrokerSub *)isub;
+	if (sub == NULL || sub->closed)
+		return;
+	conn_sub_remove(b->system, sub);
+}
+
+uint32_t
+broker_internal_publish(Broker *b, const char *subject, const char *reply, const void *headers, size_t headers_len,
+    const void *payload, size_t payload_len)
+{
+	ASSERT(subject != NULL && subject[0] != '\0');
+	ProtoOp op = { .kind = headers ? PROTO_OP_HPUB : PROTO_OP_PUB, .max_msgs = -1 };
+	op.subject = (ProtoSlice){ (const uint8_t *)subject, strlen(subject) };
+	if (reply != NULL && reply[0] != '\0')
+		op.reply = (ProtoSlice){ (const uint8_t *)reply, strlen(reply) };
+	op.headers = (ProtoSlice){ headers, headers ? headers_len : 0 };
+	op.payload = (ProtoSlice){ payload ? payload : (const void *)"", payload_len };
+	return broker_route(b, b->system, &op);
+}
+
+static bool
+interest(Broker *b, const char *subject, bool exact)
+{
+	SublistResult *r = sublist_match(b->sublist, subject, strlen(subject));
+	bool found = false;
+	for (guint k = 0; k < r->psubs->len && !found; k++) {
+		BrokerSub *s = r->psubs->pdata[k];
+		found = !s->conn->internal && !s->conn->closing && (!exact || strcmp(s->subject, subject) == 0);
+	}
+	for (guint g = 0; g < r->qgroups->len && !found; g++) {
+		GPtrArray *m = g_array_index(r->qgroups, SublistQueueGroup, g).members;
+		for (guint k = 0; k < m->len && !found; k++) {
+			BrokerSub *s = m->pdata[k];
+			found = !s->conn->internal && !s->conn->closing && (!exact || strcmp(s->subject, subject) == 0);
+		}
+	}
+	sublist_result_unref(r);
+	return found;
+}
+
+bool
+broker_has_exact_interest(Broker *b, const char *subject)
+{
+	return interest(b, subject, true);
+}
+
+bool
+broker_has_interest(Broker *b, const char *subject)
+{
+	return interest(b, subject, false);
+}
+
+void
+broker_set_ticker(Broker *b, const BrokerTicker *ticker)
+{
+	b->ticker = ticker ? *ticker : (BrokerTicker){ 0 };
+}
+
+int64_t
+broker_now_ns(const Broker *b)
+{
+	return b->now_ns;
+}
+
+uint64_t
+broker_random(Broker *b)
+{
+	return prng_next(&b->prng);
+}
+
+void
+broker_probe_hit(Broker *b, BrokerProbe probe)
+{
+	broker_probe(b, NULL, probe);
 }

@@ -187,4 +187,60 @@ typedef struct BrokerMonitorArg {
 char *broker_monitor(Broker *broker, const char *path, const BrokerMonitorArg *args, size_t arg_count,
     const BrokerHostStats *host, int64_t now_ns, int *http_status, const char **content_type);
 
+
+/* ---- the internal seam: how JetStream (and other in-broker services)
+ * take part in routing, as nats-server's internal clients do ---- */
+
+/* A message as an internal subscription sees it. The slices are valid
+ * during the callback only. publisher is NULL when the broker itself
+ * published (broker_internal_publish). */
+typedef struct BrokerMsgView {
+	const char *subject;
+	size_t subject_len;
+	const char *reply; /* NULL when none */
+	size_t reply_len;
+	const uint8_t *headers; /* the header block, NULL when none */
+	size_t headers_len;
+	const uint8_t *payload;
+	size_t payload_len;
+	BrokerConn *publisher;
+} BrokerMsgView;
+
+typedef void (*BrokerInternalFn)(void *ctx, const BrokerMsgView *msg);
+
+typedef struct BrokerInternalSub BrokerInternalSub;
+
+/* Subscribes the broker itself to subject (wildcards allowed; queue may be
+ * NULL). fn runs during routing, so it may publish (nested routing is
+ * fine) but must not free the broker. NULL when the subject is invalid. */
+BrokerInternalSub *broker_internal_subscribe(Broker *broker, const char *subject, const char *queue,
+    BrokerInternalFn fn, void *ctx);
+void broker_internal_unsubscribe(Broker *broker, BrokerInternalSub *sub);
+
+/* Publishes as the broker. Returns how many subscriptions took it (0: no
+ * interest - a push consumer then knows its deliver subject is idle). */
+uint32_t broker_internal_publish(Broker *broker, const char *subject, const char *reply, const void *headers,
+    size_t headers_len, const void *payload, size_t payload_len);
+
+/* True when a client subscription on exactly this subject exists (the
+ * 2.9/2.10 push-consumer activation rule compares subjects literally). */
+bool broker_has_exact_interest(Broker *broker, const char *subject);
+/* True when any subscription (plain or queue) matches this subject. */
+bool broker_has_interest(Broker *broker, const char *subject);
+
+/* An extra source of deadlines (JetStream's timers). next returns the
+ * absolute time it wants on_timeout, or INT64_MAX. */
+typedef struct BrokerTicker {
+	int64_t (*next)(void *ctx);
+	void (*on_timeout)(void *ctx, int64_t now_ns);
+	void *ctx;
+} BrokerTicker;
+
+void broker_set_ticker(Broker *broker, const BrokerTicker *ticker);
+
+/* The time of the call being handled, and the broker's PRNG (for ids). */
+int64_t broker_now_ns(const Broker *broker);
+uint64_t broker_random(Broker *broker);
+void broker_probe_hit(Broker *broker, BrokerProbe probe);
+
 #endif

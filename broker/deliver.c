@@ -29,6 +29,22 @@ deliver(Broker *b, BrokerConn *pub, BrokerSub *sub, const ProtoOp *op)
 	if (sub->closed || c->closing)
 		return false;
 	sub->delivered++;
+	if (c->internal) {
+		/* The broker's own subscription (JetStream): a call, no bytes. */
+		BrokerMsgView view = {
+			.subject = (const char *)op->subject.ptr,
+			.subject_len = op->subject.len,
+			.reply = op->reply.len ? (const char *)op->reply.ptr : NULL,
+			.reply_len = op->reply.len,
+			.headers = op->headers.len ? op->headers.ptr : NULL,
+			.headers_len = op->headers.len,
+			.payload = op->payload.ptr,
+			.payload_len = op->payload.len,
+			.publisher = pub->internal ? NULL : pub,
+		};
+		sub->icb(sub->ictx, &view);
+		return true;
+	}
 	bool last = false;
 	if (sub->max > 0) {
 		if (sub->delivered == sub->max) {
@@ -88,7 +104,7 @@ send_no_responders(Broker *b, BrokerConn *pub, const ProtoOp *op)
 	sublist_result_unref(r);
 }
 
-void
+uint32_t
 broker_route(Broker *b, BrokerConn *pub, const ProtoOp *op)
 {
 	size_t size = op->headers.len + op->payload.len;
@@ -105,22 +121,23 @@ broker_route(Broker *b, BrokerConn *pub, const ProtoOp *op)
 		conn_send_ok(pub);
 
 	SublistResult *r = sublist_match(b->sublist, (const char *)op->subject.ptr, op->subject.len);
-	bool delivered = false;
+	uint32_t delivered = 0;
 	for (guint k = 0; k < r->psubs->len; k++)
-		delivered |= deliver(b, pub, r->psubs->pdata[k], op);
+		delivered += deliver(b, pub, r->psubs->pdata[k], op);
 	for (guint g = 0; g < r->qgroups->len; g++) {
 		GPtrArray *members = g_array_index(r->qgroups, SublistQueueGroup, g).members;
 		uint32_t n = members->len;
 		uint32_t start = n > 1 ? (uint32_t)prng_below(&b->prng, n) : 0;
 		for (uint32_t i = 0; i < n; i++) {
 			if (deliver(b, pub, members->pdata[(start + i) % n], op)) {
-				delivered = true;
+				delivered++;
 				break;
 			}
 			broker_probe(b, pub, BROKER_PROBE_QUEUE_MEMBER_SKIPPED);
 		}
 	}
 	sublist_result_unref(r);
-	if (!delivered && op->reply.len > 0 && pub->no_responders && !pub->closing)
+	if (delivered == 0 && op->reply.len > 0 && pub->no_responders && !pub->closing)
 		send_no_responders(b, pub, op);
+	return delivered;
 }

@@ -38,6 +38,7 @@ struct BrokerConn {
 	bool first_pong_sent;
 
 	/* lifecycle */
+	bool internal; /* the broker's own connection: no socket, no output */
 	bool counted; /* in broker->conn_count */
 	bool closing;
 	BrokerCloseReason close_reason;
@@ -114,6 +115,9 @@ struct Broker {
 	BrokerClosedConn *closed; /* ring of up to BROKER_CLOSED_CONNS_MAX, grown on demand */
 	uint32_t closed_count, closed_next, closed_cap;
 	GHashTable *http_req_stats; /* path -> count (guint64*) */
+	BrokerConn *system;        /* the internal connection that owns internal subscriptions */
+	uint64_t internal_sids;
+	BrokerTicker ticker;
 	ProtoBuf scratch;
 };
 
@@ -137,7 +141,7 @@ void conn_sub_remove(BrokerConn *c, BrokerSub *sub);
 int64_t conn_deadline(const BrokerConn *c);
 void conn_on_timer(BrokerConn *c, int64_t now_ns);
 
-/* deliver.c */
-void broker_route(Broker *b, BrokerConn *pub, const ProtoOp *op);
+/* deliver.c: returns how many subscriptions took the message */
+uint32_t broker_route(Broker *b, BrokerConn *pub, const ProtoOp *op);
 
 #endif

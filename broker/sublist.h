@@ -27,6 +27,7 @@
 typedef struct BrokerSub BrokerSub;
 typedef struct BrokerConn BrokerConn;
 typedef struct Sublist Sublist;
+struct BrokerMsgView;
 
 /* A subscription. The trie owns the node links; the connection owns the
  * conn links; the broker frees it (after it left the trie) once no
@@ -40,6 +41,8 @@ struct BrokerSub {
 	uint64_t max;       /* auto-unsubscribe limit; 0 = none */
 	uint64_t seq;       /* creation order, broker-wide */
 	bool closed;        /* removed; deliveries skip it */
+	void (*icb)(void *ctx, const struct BrokerMsgView *msg); /* internal subscriptions only */
+	void *ictx;
 	void *node;         /* SublistNode* while in the trie */
 	BrokerSub *node_prev, *node_next;
 	BrokerSub *conn_prev, *conn_next;

@@ -772,6 +772,75 @@ test_monitoring(void)
 	fx_free(fx);
 }
 
+typedef struct Echo {
+	Broker *broker;
+	int calls;
+	int ticks;
+	int64_t tick_at;
+} Echo;
+
+static void
+echo_service(void *ctx, const BrokerMsgView *m)
+{
+	Echo *e = ctx;
+	e->calls++;
+	g_assert_nonnull(m->publisher);
+	char *reply = g_strndup(m->reply, m->reply_len);
+	char *subject = g_strndup(m->subject, m->subject_len);
+	g_assert_cmpuint(broker_internal_publish(e->broker, reply, NULL, NULL, 0, subject, strlen(subject)), ==, 1);
+	g_free(reply);
+	g_free(subject);
+}
+
+static int64_t
+echo_next(void *ctx)
+{
+	Echo *e = ctx;
+	return e->ticks == 0 ? e->tick_at : INT64_MAX;
+}
+
+static void
+echo_tick(void *ctx, int64_t now)
+{
+	Echo *e = ctx;
+	e->ticks++;
+	g_assert_cmpint(now, >=, e->tick_at);
+	/* a publish from a timer reaches clients too */
+	broker_internal_publish(e->broker, "tick", NULL, NULL, 0, "t", 1);
+}
+
+/* The internal seam: a broker-internal subscription answers a client's
+ * request by publishing on its reply (nested routing); a ticker's deadline
+ * drives a publish from a timer; interest is visible, exactly or not. */
+static void
+test_internal_seam(void)
+{
+	Fx *fx = fx_new(1, NULL);
+	Broker *b = fx_broker(fx);
+	Echo e = { .broker = b, .tick_at = sim_node_clock_ns(sim_broker_node_node(fx->bn)) + 500 * MS };
+	BrokerInternalSub *isub = broker_internal_subscribe(b, "svc.>", NULL, echo_service, &e);
+	g_assert_nonnull(isub);
+	g_assert_null(broker_internal_subscribe(b, "bad..subject", NULL, echo_service, &e));
+	broker_set_ticker(b, &(BrokerTicker){ echo_next, echo_tick, &e });
+	SimRawClient *a = fx_client(fx, "a");
+	sim_raw_client_send(a, QUIET "SUB _R.* 1\r\nSUB tick 2\r\nPUB svc.echo _R.1 0\r\n\r\nPING\r\n");
+	fx_run(fx, 100 * MS);
+	g_assert_cmpstr(after_info(a), ==, "MSG _R.1 1 8\r\nsvc.echo\r\nPONG\r\n");
+	g_assert_true(broker_has_exact_interest(b, "tick"));
+	g_assert_false(broker_has_exact_interest(b, "_R.1"));
+	g_assert_true(broker_has_interest(b, "_R.1"));
+	g_assert_false(broker_has_interest(b, "svc.echo")); /* internal subs are not client interest */
+	fx_run(fx, 1 * S);
+	g_assert_cmpint(e.ticks, ==, 1);
+	g_assert_true(g_str_has_suffix(after_info(a), "MSG tick 2 1\r\nt\r\n"));
+	broker_internal_unsubscribe(b, isub);
+	sim_raw_client_send(a, "PUB svc.echo _R.2 0\r\n\r\nPING\r\n");
+	fx_run(fx, 2 * S);
+	g_assert_cmpint(e.calls, ==, 1);
+	broker_set_ticker(b, NULL);
+	fx_free(fx);
+}
+
 int
 main(int argc, char **argv)
 {
@@ -805,5 +874,6 @@ main(int argc, char **argv)
 	g_test_add_func("/broker/sim/crash-and-restart", test_crash_and_restart);
 	g_test_add_func("/broker/sim/monitoring", test_monitoring);
 	g_test_add_func("/broker/sim/nul-bytes", test_nul_bytes);
+	g_test_add_func("/broker/sim/internal-seam", test_internal_seam);
 	return g_test_run();
 }

@@ -52,6 +52,12 @@ typedef struct BrokerConfig {
 	const char *password;
 	const char *token;           /* token auth when set */
 	BrokerLogLevel log_level;    /* messages above this level are not produced */
+	/* TEST ONLY - a planted bug that proves the simulator's checkers find
+	 * one: when set to N, about one delivery in N is silently dropped
+	 * (drawn from the broker's PRNG). natsim sets it only from the
+	 * NATSIM_PLANTED_BUG environment variable; no configuration file or
+	 * flag reaches it. */
+	uint32_t test_drop_one_in;
 } BrokerConfig;
 
 typedef enum BrokerCloseReason {

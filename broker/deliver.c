@@ -28,6 +28,8 @@ deliver(Broker *b, BrokerConn *pub, BrokerSub *sub, const ProtoOp *op)
 	}
 	if (sub->closed || c->closing)
 		return false;
+	if (b->config.test_drop_one_in != 0 && !c->internal && prng_below(&b->prng, b->config.test_drop_one_in) == 0)
+		return true; /* the planted bug: it looks delivered, and is not */
 	sub->delivered++;
 	if (c->internal) {
 		/* The broker's own subscription (JetStream): a call, no bytes. */

@@ -13,6 +13,8 @@ bool
 natsim_write_file(const char *path, char *text)
 {
 	g_autoptr(GError) error = NULL;
+	g_autofree char *dir = g_path_get_dirname(path);
+	g_mkdir_with_parents(dir, 0755);
 	bool ok = g_file_set_contents(path, text, -1, &error);
 	if (!ok)
 		fprintf(stderr, "natsim: cannot write %s: %s\n", path, error->message);

@@ -93,6 +93,18 @@ parse_options(const char *command, const char *summary, GOptionEntry *entries, i
 	return true;
 }
 
+uint32_t
+natsim_planted_drop(void)
+{
+	const char *v = getenv("NATSIM_PLANTED_BUG");
+	if (v == NULL || strncmp(v, "drop:", 5) != 0)
+		return 0;
+	guint64 n = g_ascii_strtoull(v + 5, NULL, 10);
+	if (n > 0)
+		fprintf(stderr, "natsim: NATSIM_PLANTED_BUG: the broker drops about one delivery in %" G_GUINT64_FORMAT "\n", n);
+	return (uint32_t)MIN(n, UINT32_MAX);
+}
+
 char *
 natsim_read_file(const char *path, GError **error)
 {
@@ -104,6 +116,13 @@ natsim_read_file(const char *path, GError **error)
 
 /* Files named on the command line; directories give their *.scn files,
  * recursively, sorted. */
+/* g_ptr_array_sort hands the comparator pointers to the elements. */
+static int
+compare_names(gconstpointer a, gconstpointer b)
+{
+	return strcmp(*(const char *const *)a, *(const char *const *)b);
+}
+
 static bool
 collect(const char *path, GPtrArray *out)
 {
@@ -125,7 +144,7 @@ collect(const char *path, GPtrArray *out)
 	while ((name = g_dir_read_name(dir)) != NULL)
 		g_ptr_array_add(names, g_strdup(name));
 	g_dir_close(dir);
-	g_ptr_array_sort(names, (GCompareFunc)g_strcmp0);
+	g_ptr_array_sort(names, compare_names);
 	bool ok = true;
 	for (guint k = 0; k < names->len && ok; k++) {
 		g_autofree char *child = g_build_filename(path, (const char *)names->pdata[k], NULL);
@@ -253,13 +272,15 @@ cmd_run(int argc, char **argv)
 		return 1;
 	}
 	ReportSet *reports = report_set_new();
+	uint32_t planted = natsim_planted_drop();
 	int failures = 0, runs = 0;
 	int64_t suite_wall0 = sim_tripwire_wall_ns();
 	for (guint k = 0; k < files->len; k++) {
 		const char *path = files->pdata[k];
 		for (uint64_t seed = first;; seed++) {
 			Scenario *scn = load(path, seed);
-			ScnRunOptions opts = { .trace_sink = trace, .keep_records = report_dir != NULL, .shuffle_ties = shuffle };
+			ScnRunOptions opts = { .trace_sink = trace, .keep_records = report_dir != NULL, .shuffle_ties = shuffle,
+				.planted_drop_one_in = planted };
 			Chain chain = { .first_diff = -1 };
 			if (twice) {
 				chain.fingerprints = g_array_new(FALSE, FALSE, sizeof(uint64_t));
@@ -375,7 +396,7 @@ cmd_replay(int argc, char **argv)
 	Scenario *scn = load(argv[1], seed);
 	if (scn == NULL)
 		return NATSIM_EXIT_USAGE;
-	ScnRunOptions opts = { .listener = print_event, .shuffle_ties = shuffle };
+	ScnRunOptions opts = { .listener = print_event, .shuffle_ties = shuffle, .planted_drop_one_in = natsim_planted_drop() };
 	ScnResult *r = scenario_run(scn, &opts);
 	print_result_line(argv[1], r, 0);
 	g_autofree char *why = scn_result_describe(scn, r);
@@ -464,16 +485,18 @@ cmd_shrink(int argc, char **argv)
 		return NATSIM_EXIT_USAGE;
 	}
 	ShrinkResult sr;
-	if (!shrink_scenario(argv[1], text, seed, &sr, &error)) {
+	ScnRunOptions opts = { .planted_drop_one_in = natsim_planted_drop() };
+	if (!shrink_scenario(argv[1], text, seed, &opts, &sr, &error)) {
 		fprintf(stderr, "natsim shrink: %s\n", error->message);
 		return error->code == SHRINK_ERROR_PASSES ? 1 : NATSIM_EXIT_USAGE;
 	}
 	printf("shrink: %s seed=%" PRIu64 " keeps failing \"%s\" with %u of %u timeline line(s) after %u run(s)\n",
 	    argv[1], seed, sr.failure, sr.kept_lines, sr.timeline_lines, sr.runs);
 	int status = 0;
-	if (out != NULL)
-		status = natsim_write_file(out, sr.text) ? 0 : 1;
-	else
+	if (out != NULL) {
+		status = natsim_write_file(out, sr.text) ? 0 : 1; /* takes the text */
+		sr.text = NULL;
+	} else
 		fputs(sr.text, stdout);
 	shrink_result_clear(&sr);
 	return status;

@@ -23,4 +23,8 @@ bool natsim_write_report_dir(const char *dir, ReportSet *reports);
 
 int natsim_cmd_swarm(int argc, char **argv);
 
+/* TEST ONLY: NATSIM_PLANTED_BUG=drop:N plants a broker bug that drops about
+ * one delivery in N (to prove swarm and shrink find one). 0 when unset. */
+uint32_t natsim_planted_drop(void);
+
 #endif

@@ -10,6 +10,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "broker/broker.h"
 #include "sim/trace.h"
 
 #define SVG_WIDTH 1100
@@ -31,6 +32,7 @@ typedef struct ReportRun {
 	uint64_t publishes, deliveries;
 	GPtrArray *nodes;  /* char*, lane order */
 	GArray *records;   /* ScnRecord (strings owned) */
+	uint64_t probes[BROKER_PROBE_COUNT]; /* hits, summed over the brokers */
 } ReportRun;
 
 struct ReportSet {
@@ -88,6 +90,15 @@ report_set_add(ReportSet *set, const Scenario *scn, const ScnResult *result, int
 		g_ptr_array_add(r->nodes, g_strdup(((ScnBroker *)scn->brokers->pdata[k])->name));
 	for (guint k = 0; k < scn->clients->len; k++)
 		g_ptr_array_add(r->nodes, g_strdup(((ScnClient *)scn->clients->pdata[k])->name));
+	GHashTableIter it;
+	gpointer key, value;
+	g_hash_table_iter_init(&it, result->probes);
+	while (g_hash_table_iter_next(&it, &key, &value)) {
+		const char *name = strchr(key, '/');
+		for (int p = 0; name != NULL && p < BROKER_PROBE_COUNT; p++)
+			if (strcmp(name + 1, broker_probe_name((BrokerProbe)p)) == 0)
+				r->probes[p] += *(guint64 *)value; /* a sum: the order of the walk cannot show */
+	}
 	r->records = g_array_new(FALSE, FALSE, sizeof(ScnRecord));
 	for (guint k = 0; k < result->records->len; k++) {
 		const ScnRecord *src = &g_array_index(result->records, ScnRecord, k);
@@ -172,6 +183,19 @@ report_set_json(const ReportSet *set)
 		failed += !r->ok;
 	}
 	json_object_set_new(root, "runs", runs);
+	json_t *probes = json_object();
+	for (int p = 0; p < BROKER_PROBE_COUNT; p++) {
+		json_t *hits = json_array();
+		for (guint k = 0; k < set->runs->len; k++) {
+			const ReportRun *r = set->runs->pdata[k];
+			if (r->probes[p] > 0) {
+				g_autofree char *name = g_strdup_printf("%s seed=%" G_GUINT64_FORMAT, r->path, r->seed);
+				json_array_append_new(hits, json_string(name));
+			}
+		}
+		json_object_set_new(probes, broker_probe_name((BrokerProbe)p), hits);
+	}
+	json_object_set_new(root, "probes", probes);
 	json_object_set_new(root, "total", json_integer(set->runs->len));
 	json_object_set_new(root, "failed", json_integer(failed));
 	char *text = json_dumps(root, JSON_INDENT(2) | JSON_PRESERVE_ORDER);
@@ -314,7 +338,30 @@ report_set_html(const ReportSet *set)
 		    "<td class=\"%s\">%s</td><td>%s</td><td>%.3fs</td><td>%" G_GUINT64_FORMAT "</td><td><code>%s</code></td></tr>\n",
 		    k, path, r->seed, r->ok ? "pass" : "fail", r->ok ? "PASS" : "FAIL", vt, (double)r->wall_ns / 1e9, r->events, fp);
 	}
-	g_string_append(s, "</table>\n<div class=\"legend\">");
+	g_string_append(s, "</table>\n");
+	/* Probe coverage: which runs reach which broker branch. */
+	g_string_append(s, "<h2>Broker probes</h2>\n<table>\n<tr><th>probe</th><th>runs that hit it</th></tr>\n");
+	GString *never = g_string_new(NULL);
+	for (int p = 0; p < BROKER_PROBE_COUNT; p++) {
+		GString *hits = g_string_new(NULL);
+		for (guint k = 0; k < set->runs->len; k++) {
+			const ReportRun *r = set->runs->pdata[k];
+			if (r->probes[p] == 0)
+				continue;
+			g_autofree char *base = g_path_get_basename(r->path);
+			g_autofree char *esc = g_markup_escape_text(base, -1);
+			g_string_append_printf(hits, "%s%s (%" G_GUINT64_FORMAT ")", hits->len ? ", " : "", esc, r->probes[p]);
+		}
+		const char *name = broker_probe_name((BrokerProbe)p);
+		if (hits->len == 0)
+			g_string_append_printf(never, "%s%s", never->len ? ", " : "", name);
+		g_string_append_printf(s, "<tr><td><code>%s</code></td><td>%s</td></tr>\n", name,
+		    hits->len ? hits->str : "<b>not hit</b>");
+		g_string_free(hits, TRUE);
+	}
+	g_string_append_printf(s, "</table>\n<p>Probes no run hits: %s.</p>\n", never->len ? never->str : "none");
+	g_string_free(never, TRUE);
+	g_string_append(s, "<div class=\"legend\">");
 	for (size_t i = 0; i < G_N_ELEMENTS(kinds); i++)
 		g_string_append_printf(s, "<span><i style=\"background:%s\"></i>%s</span>", kinds[i].color, kinds[i].name);
 	g_string_append(s, "</div>\n");

@@ -151,6 +151,7 @@ typedef struct ScnExpect {
 	bool has_times;
 	uint64_t times;
 	uint64_t lo, hi;     /* counts */
+	bool all;            /* exactly once: as many as were published */
 	char *node;          /* probe / monitor broker */
 	char *name;          /* probe name; monitor endpoint ("varz"); failure kind */
 	char *path;          /* monitor JSON path */

@@ -1218,8 +1218,14 @@ parse_expect(Parser *p, const char *raw_line)
 			g_ptr_array_add(e->clients, g_strdup(c->text));
 		}
 		e->kind = SCN_EXP_EXACTLY_ONCE;
-		return expect_word(p, "receive") && parse_count(p, "a number", &e->lo) && parse_on_subject(p, e) &&
-		    expect_word(p, "exactly") && expect_word(p, "once") && expect_word(p, "each") && at_end(p);
+		if (!expect_word(p, "receive"))
+			return false;
+		if (accept_word(p, "all"))
+			e->all = true;
+		else if (!parse_count(p, "a number or 'all'", &e->lo))
+			return false;
+		return parse_on_subject(p, e) && expect_word(p, "exactly") && expect_word(p, "once") &&
+		    expect_word(p, "each") && at_end(p);
 	}
 	Tok *verb = expect_any(p, "'receives', 'request', 'disconnected', 'reconnected' or 'error'");
 	if (verb == NULL)

@@ -46,7 +46,7 @@ typedef struct RunClient {
 typedef struct Pub {
 	int64_t at_ns;
 	uint32_t client;
-	char *subject;
+	const char *subject; /* interned */
 	uint64_t hash;
 	uint32_t len;
 	uint64_t seq; /* per publisher */
@@ -56,7 +56,7 @@ typedef struct Dlv {
 	int64_t at_ns;
 	uint32_t client;
 	uint64_t sid;
-	char *subject;
+	const char *subject; /* interned */
 	uint64_t hash;
 	uint32_t len;
 	int status;
@@ -93,6 +93,8 @@ typedef struct Run {
 	GArray *errors;        /* ErrorRec */
 	GHashTable *pub_seq;   /* client index -> next seq (guint64*), looked up only */
 	GHashTable *monitor_results; /* expect index -> char* failure (or "" when ok) */
+	GHashTable *interned;  /* subject strings, owned */
+	GHashTable *client_by_node_name; /* the SimNode's name pointer -> RunClient*, looked up only */
 	ScnResult *result;
 } Run;
 
@@ -122,15 +124,32 @@ fail(Run *run, ScnPos pos, const char *what, int64_t at_ns, const char *fmt, ...
 	run->result->ok = false;
 }
 
+static void record(Run *run, int64_t at_ns, ScnRecordKind kind, const char *node, const char *fmt, ...)
+    G_GNUC_PRINTF(5, 6);
+
+/* A line of the story, formatted only when a report wants it. */
 static void
-record(Run *run, int64_t at_ns, ScnRecordKind kind, const char *node, char *detail_owned)
+record(Run *run, int64_t at_ns, ScnRecordKind kind, const char *node, const char *fmt, ...)
 {
-	if (!run->options->keep_records) {
-		g_free(detail_owned);
+	if (!run->options->keep_records)
 		return;
-	}
-	ScnRecord r = { at_ns, kind, g_strdup(node), detail_owned };
+	va_list ap;
+	va_start(ap, fmt);
+	ScnRecord r = { at_ns, kind, g_strdup(node), g_strdup_vprintf(fmt, ap) };
+	va_end(ap);
 	g_array_append_val(run->result->records, r);
+}
+
+/* Subjects repeat: keep one copy of each for the run. */
+static const char *
+intern(Run *run, const char *s)
+{
+	const char *found = g_hash_table_lookup(run->interned, s);
+	if (found != NULL)
+		return found;
+	char *copy = g_strdup(s);
+	g_hash_table_add(run->interned, copy);
+	return copy;
 }
 
 static const SimTraceField *
@@ -178,7 +197,7 @@ on_msg(Run *run, RunClient *rc, const SimTraceEvent *ev)
 		.at_ns = ev->t_ns,
 		.client = rc->index,
 		.sid = (uint64_t)field_int(ev, "sid"),
-		.subject = g_strdup(field_str(ev, "subject")),
+		.subject = intern(run, field_str(ev, "subject")),
 		.hash = payload ? payload_hash(payload->s, payload->len) : 0,
 		.len = payload ? (uint32_t)payload->len : 0,
 		.status = (int)field_int(ev, "status"),
@@ -187,8 +206,8 @@ on_msg(Run *run, RunClient *rc, const SimTraceEvent *ev)
 	g_array_append_val(run->dlvs, d);
 	run->result->deliveries++;
 	ScnRecordKind kind = d.js && field_int(ev, "delivered") > 1 ? SCN_REC_REDELIVER : SCN_REC_DELIVER;
-	record(run, ev->t_ns, kind, ev->node,
-	    g_strdup_printf("%s %.*s", d.subject, payload ? (int)MIN(payload->len, 40) : 0, payload ? payload->s : ""));
+	record(run, ev->t_ns, kind, ev->node, "%s %.*s", d.subject, payload ? (int)MIN(payload->len, 40) : 0,
+	    payload ? payload->s : "");
 }
 
 typedef struct ReplyJob {
@@ -240,7 +259,13 @@ listener(void *ctx, const SimTraceEvent *ev)
 		run->options->listener(run->options->listener_ctx, ev);
 	const char *kind = ev->kind;
 	if (g_str_has_prefix(kind, "client.")) {
-		RunClient *rc = client_named(run, ev->node);
+		/* by the node's name pointer first (looked up, never walked) */
+		RunClient *rc = g_hash_table_lookup(run->client_by_node_name, ev->node);
+		if (rc == NULL) {
+			rc = client_named(run, ev->node);
+			if (rc != NULL)
+				g_hash_table_insert(run->client_by_node_name, (gpointer)ev->node, rc);
+		}
 		if (rc == NULL)
 			return;
 		if (strcmp(kind, "client.msg") == 0) {
@@ -253,12 +278,12 @@ listener(void *ctx, const SimTraceEvent *ev)
 				seq = g_new0(guint64, 1);
 				g_hash_table_insert(run->pub_seq, GUINT_TO_POINTER(rc->index + 1), seq);
 			}
-			Pub p = { ev->t_ns, rc->index, g_strdup(field_str(ev, "subject")),
+			Pub p = { ev->t_ns, rc->index, intern(run, field_str(ev, "subject")),
 				payload ? payload_hash(payload->s, payload->len) : 0, payload ? (uint32_t)payload->len : 0,
 				++*seq };
 			g_array_append_val(run->pubs, p);
 			run->result->publishes++;
-			record(run, ev->t_ns, SCN_REC_PUBLISH, ev->node, g_strdup(p.subject));
+			record(run, ev->t_ns, SCN_REC_PUBLISH, ev->node, "%s", p.subject);
 		} else if (strcmp(kind, "client.reply") == 0) {
 			uint64_t id = (uint64_t)field_int(ev, "id");
 			const SimTraceField *payload = field(ev, "payload");
@@ -273,18 +298,18 @@ listener(void *ctx, const SimTraceEvent *ev)
 			}
 		} else if (strcmp(kind, "client.disconnected") == 0) {
 			rc->disconnects++;
-			record(run, ev->t_ns, SCN_REC_DISCONNECT, ev->node, g_strdup(field_str(ev, "status")));
+			record(run, ev->t_ns, SCN_REC_DISCONNECT, ev->node, "%s", field_str(ev, "status"));
 		} else if (strcmp(kind, "client.reconnected") == 0) {
 			rc->reconnects++;
-			record(run, ev->t_ns, SCN_REC_CONNECT, ev->node, g_strdup("reconnected"));
+			record(run, ev->t_ns, SCN_REC_CONNECT, ev->node, "reconnected");
 		} else if (strcmp(kind, "client.connected") == 0) {
-			record(run, ev->t_ns, SCN_REC_CONNECT, ev->node, g_strdup("connected"));
+			record(run, ev->t_ns, SCN_REC_CONNECT, ev->node, "connected");
 		} else if (strcmp(kind, "client.error") == 0) {
 			ErrorRec e = { ev->t_ns, rc->index, g_strdup(field_str(ev, "status")), g_strdup(field_str(ev, "text")) };
 			g_array_append_val(run->errors, e);
-			record(run, ev->t_ns, SCN_REC_ERROR, ev->node, g_strdup(e.text));
+			record(run, ev->t_ns, SCN_REC_ERROR, ev->node, "%s", e.text);
 		} else if (strcmp(kind, "client.ack") == 0) {
-			record(run, ev->t_ns, SCN_REC_ACK, ev->node, g_strdup(field_str(ev, "kind")));
+			record(run, ev->t_ns, SCN_REC_ACK, ev->node, "%s", field_str(ev, "kind"));
 		}
 		return;
 	}
@@ -302,9 +327,9 @@ listener(void *ctx, const SimTraceEvent *ev)
 	}
 	if (strcmp(kind, "node.crash") == 0 || strcmp(kind, "net.partition") == 0 || strcmp(kind, "net.heal") == 0 ||
 	    strcmp(kind, "node.clock_jump") == 0)
-		record(run, ev->t_ns, SCN_REC_FAULT, ev->node, g_strdup(kind));
+		record(run, ev->t_ns, SCN_REC_FAULT, ev->node, "%s", kind);
 	else if (strcmp(kind, "node.start") == 0 && field_int(ev, "incarnation") > 0)
-		record(run, ev->t_ns, SCN_REC_FAULT, ev->node, g_strdup("restart"));
+		record(run, ev->t_ns, SCN_REC_FAULT, ev->node, "restart");
 }
 
 /* ---- actions ---- */
@@ -654,6 +679,41 @@ monitor_event(void *ctx, uint64_t arg)
 
 /* ---- checking ---- */
 
+/* A message's identity for the checks: subject and payload (hash and
+ * length) folded into 64 bits; then combined with what it is counted
+ * per (a subscription, a queue group, a publisher). */
+static uint64_t
+msg_id(const char *subject, uint64_t hash, uint32_t len)
+{
+	uint64_t parts[2] = { hash, len };
+	return XXH3_64bits_withSeed(parts, sizeof(parts), XXH3_64bits(subject, strlen(subject)));
+}
+
+static uint64_t
+id_with(uint64_t id, uint64_t a, uint64_t b)
+{
+	uint64_t parts[3] = { id, a, b };
+	return XXH3_64bits(parts, sizeof(parts));
+}
+
+/* Counts per 64-bit key; returns the count after adding one. */
+static uint64_t
+bump(GHashTable *table, uint64_t key)
+{
+	gpointer value;
+	uint64_t n = g_hash_table_lookup_extended(table, &key, NULL, &value) ? GPOINTER_TO_SIZE(value) + 1 : 1;
+	uint64_t *k = g_new(uint64_t, 1);
+	*k = key;
+	g_hash_table_replace(table, k, GSIZE_TO_POINTER((gsize)n));
+	return n;
+}
+
+static GHashTable *
+counter_table(void)
+{
+	return g_hash_table_new_full(g_int64_hash, g_int64_equal, g_free, NULL);
+}
+
 static bool
 subject_ok(const char *pattern, const char *subject)
 {
@@ -747,7 +807,7 @@ check_expectation(Run *run, guint index)
 		}
 		break;
 	case SCN_EXP_EXACTLY_ONCE: {
-		GHashTable *seen = g_hash_table_new_full(g_str_hash, g_str_equal, g_free, NULL);
+		GHashTable *seen = counter_table();
 		uint64_t total = 0, dups = 0;
 		for (guint k = 0; k < run->dlvs->len; k++) {
 			Dlv *d = &g_array_index(run->dlvs, Dlv, k);
@@ -757,13 +817,19 @@ check_expectation(Run *run, guint index)
 			if (!mine || d->status != 0 || !subject_ok(e->subject, d->subject))
 				continue;
 			total++;
-			char *key = g_strdup_printf("%s\x1f%016" G_GINT64_MODIFIER "x\x1f%u", d->subject, (guint64)d->hash, d->len);
-			if (!g_hash_table_add(seen, key))
+			if (bump(seen, msg_id(d->subject, d->hash, d->len)) > 1)
 				dups++;
 		}
-		if (total != e->lo || dups > 0)
-			fail(run, e->pos, e->text, -1, "they received %" G_GUINT64_FORMAT " messages, %" G_GUINT64_FORMAT
-			    " of them more than once", total, dups);
+		uint64_t want = e->lo;
+		if (e->all) {
+			/* every publish on a matching subject, by anyone */
+			want = 0;
+			for (guint k = 0; k < run->pubs->len; k++)
+				want += subject_ok(e->subject, g_array_index(run->pubs, Pub, k).subject);
+		}
+		if (total != want || dups > 0)
+			fail(run, e->pos, e->text, -1, "they received %" G_GUINT64_FORMAT " of %" G_GUINT64_FORMAT
+			    " messages, %" G_GUINT64_FORMAT " of them more than once", total, want, dups);
 		g_hash_table_destroy(seen);
 		break;
 	}
@@ -838,36 +904,35 @@ static void
 check_invariants(Run *run)
 {
 	ScnPos none = { 0, 0 };
-	/* publishes per (subject, payload) */
-	GHashTable *pub_count = g_hash_table_new_full(g_str_hash, g_str_equal, g_free, g_free);
-	GHashTable *pub_unique = g_hash_table_new_full(g_str_hash, g_str_equal, g_free, NULL);
+	/* publishes per message identity; and the publish itself when unique */
+	GHashTable *pub_count = counter_table();
+	GHashTable *pub_unique = g_hash_table_new_full(g_int64_hash, g_int64_equal, g_free, NULL);
 	for (guint k = 0; k < run->pubs->len; k++) {
 		Pub *p = &g_array_index(run->pubs, Pub, k);
-		char *key = g_strdup_printf("%s\x1f%016" G_GINT64_MODIFIER "x\x1f%u", p->subject, (guint64)p->hash, p->len);
-		guint64 *n = g_hash_table_lookup(pub_count, key);
-		if (n == NULL) {
-			n = g_new0(guint64, 1);
-			g_hash_table_insert(pub_unique, g_strdup(key), p);
-			g_hash_table_insert(pub_count, key, n);
+		uint64_t id = msg_id(p->subject, p->hash, p->len);
+		if (bump(pub_count, id) == 1) {
+			uint64_t *key = g_new(uint64_t, 1);
+			*key = id;
+			g_hash_table_insert(pub_unique, key, p);
 		} else {
-			g_hash_table_remove(pub_unique, key);
-			g_free(key);
+			g_hash_table_remove(pub_unique, &id);
 		}
-		(*n)++;
 	}
-	GHashTable *per_sub = g_hash_table_new_full(g_str_hash, g_str_equal, g_free, g_free);
-	GHashTable *per_group = g_hash_table_new_full(g_str_hash, g_str_equal, g_free, g_free);
-	GHashTable *last_seq = g_hash_table_new_full(g_str_hash, g_str_equal, g_free, g_free);
+	GHashTable *per_sub = counter_table(), *per_group = counter_table();
+	GHashTable *last_seq = counter_table();
 	bool reported_unknown = false, reported_dup = false, reported_group = false, reported_order = false;
+	RunSub *cached_sub = NULL;
 	for (guint k = 0; k < run->dlvs->len; k++) {
 		Dlv *d = &g_array_index(run->dlvs, Dlv, k);
 		if (d->status != 0 || d->js)
 			continue;
 		RunClient *rc = run->clients->pdata[d->client];
-		RunSub *sub = NULL;
+		RunSub *sub = cached_sub != NULL && cached_sub->sid == d->sid &&
+		    g_ptr_array_find(rc->subs, cached_sub, NULL) ? cached_sub : NULL;
 		for (guint s = 0; s < rc->subs->len && sub == NULL; s++)
 			if (((RunSub *)rc->subs->pdata[s])->sid == d->sid)
 				sub = rc->subs->pdata[s];
+		cached_sub = sub;
 		if (sub == NULL || !subject_ok(sub->subject, d->subject)) {
 			if (!reported_unknown)
 				fail(run, none, "no delivery without a subscription", d->at_ns,
@@ -876,59 +941,43 @@ check_invariants(Run *run)
 			reported_unknown = true;
 			continue;
 		}
-		char *pkey = g_strdup_printf("%s\x1f%016" G_GINT64_MODIFIER "x\x1f%u", d->subject, (guint64)d->hash, d->len);
-		guint64 *published = g_hash_table_lookup(pub_count, pkey);
-		uint64_t limit = published ? *published : 0;
-		char *skey = g_strdup_printf("%u\x1f%" G_GUINT64_FORMAT "\x1f%s", d->client, d->sid, pkey);
-		guint64 *got = g_hash_table_lookup(per_sub, skey);
-		if (got == NULL) {
-			got = g_new0(guint64, 1);
-			g_hash_table_insert(per_sub, skey, got);
-		} else {
-			g_free(skey);
-		}
-		if (++*got > limit && !reported_dup) {
+		uint64_t id = msg_id(d->subject, d->hash, d->len);
+		gpointer value;
+		uint64_t limit = g_hash_table_lookup_extended(pub_count, &id, NULL, &value) ? GPOINTER_TO_SIZE(value) : 0;
+		uint64_t got = bump(per_sub, id_with(id, d->client, d->sid));
+		if (got > limit && !reported_dup) {
 			fail(run, none, "no phantom or duplicate core messages", d->at_ns,
 			    "%s received %s (%u bytes) %" G_GUINT64_FORMAT " time(s) on sid %" G_GUINT64_FORMAT
-			    " but it was published %" G_GUINT64_FORMAT " time(s)", rc->decl->name, d->subject, d->len, *got,
+			    " but it was published %" G_GUINT64_FORMAT " time(s)", rc->decl->name, d->subject, d->len, got,
 			    d->sid, limit);
 			reported_dup = true;
 		}
 		if (sub->queue != NULL) {
-			char *gkey = g_strdup_printf("%s\x1f%s", sub->queue, pkey);
-			guint64 *g = g_hash_table_lookup(per_group, gkey);
-			if (g == NULL) {
-				g = g_new0(guint64, 1);
-				g_hash_table_insert(per_group, gkey, g);
-			} else {
-				g_free(gkey);
-			}
-			if (++*g > limit && !reported_group) {
+			uint64_t g = bump(per_group, id_with(id, XXH3_64bits(sub->queue, strlen(sub->queue)), 0));
+			if (g > limit && !reported_group) {
 				fail(run, none, "a queue group gets each message at most once", d->at_ns,
-				    "queue group %s got %s (%u bytes) %" G_GUINT64_FORMAT " times", sub->queue, d->subject, d->len, *g);
+				    "queue group %s got %s (%u bytes) %" G_GUINT64_FORMAT " times", sub->queue, d->subject, d->len, g);
 				reported_group = true;
 			}
 		}
-		Pub *origin = g_hash_table_lookup(pub_unique, pkey);
+		Pub *origin = g_hash_table_lookup(pub_unique, &id);
 		if (origin != NULL) {
-			char *okey = g_strdup_printf("%u\x1f%" G_GUINT64_FORMAT "\x1f%u", d->client, d->sid, origin->client);
-			guint64 *last = g_hash_table_lookup(last_seq, okey);
-			if (last == NULL) {
-				last = g_new0(guint64, 1);
-				g_hash_table_insert(last_seq, okey, last);
-			} else {
-				g_free(okey);
-			}
-			if (origin->seq < *last && !reported_order) {
+			uint64_t key = id_with(((uint64_t)d->client << 32) | origin->client, d->sid, 1);
+			gpointer last_value;
+			uint64_t last = g_hash_table_lookup_extended(last_seq, &key, NULL, &last_value) ? GPOINTER_TO_SIZE(last_value) : 0;
+			if (origin->seq < last && !reported_order) {
 				RunClient *pc = run->clients->pdata[origin->client];
 				fail(run, none, "each subscriber sees each publisher's messages in order", d->at_ns,
 				    "%s got %s's publish #%" G_GUINT64_FORMAT " after #%" G_GUINT64_FORMAT, rc->decl->name,
-				    pc->decl->name, origin->seq, *last);
+				    pc->decl->name, origin->seq, last);
 				reported_order = true;
 			}
-			*last = MAX(*last, origin->seq);
+			if (origin->seq > last) {
+				uint64_t *k2 = g_new(uint64_t, 1);
+				*k2 = key;
+				g_hash_table_replace(last_seq, k2, GSIZE_TO_POINTER((gsize)origin->seq));
+			}
 		}
-		g_free(pkey);
 	}
 	/* Protocol errors need an expectation naming them; staleness is a
 	 * network outcome, not a protocol error. */
@@ -1021,6 +1070,8 @@ scenario_run(const Scenario *scn, const ScnRunOptions *options)
 	run->errors = g_array_new(FALSE, FALSE, sizeof(ErrorRec));
 	run->pub_seq = g_hash_table_new_full(g_direct_hash, g_direct_equal, NULL, g_free);
 	run->monitor_results = g_hash_table_new_full(g_direct_hash, g_direct_equal, NULL, g_free);
+	run->interned = g_hash_table_new_full(g_str_hash, g_str_equal, g_free, NULL);
+	run->client_by_node_name = g_hash_table_new(g_direct_hash, g_direct_equal);
 
 	SimWorldConfig wc = { .seed = scn->seed, .shuffle_ties = options->shuffle_ties, .link = sim_link_config_default() };
 	run->world = sim_world_create(&wc);
@@ -1030,7 +1081,9 @@ scenario_run(const Scenario *scn, const ScnRunOptions *options)
 
 	for (guint k = 0; k < scn->brokers->len; k++) {
 		const ScnBroker *b = scn->brokers->pdata[k];
-		g_ptr_array_add(run->brokers, sim_broker_node_create(run->world, b->name, &b->config, b->port));
+		BrokerConfig bc = b->config;
+		bc.test_drop_one_in = options->planted_drop_one_in;
+		g_ptr_array_add(run->brokers, sim_broker_node_create(run->world, b->name, &bc, b->port));
 	}
 	for (guint k = 0; k < scn->clients->len; k++) {
 		const ScnClient *c = scn->clients->pdata[k];
@@ -1110,10 +1163,6 @@ scenario_run(const Scenario *scn, const ScnRunOptions *options)
 	for (guint k = 0; k < run->brokers->len; k++)
 		sim_broker_node_destroy(run->brokers->pdata[k]);
 	sim_world_destroy(run->world);
-	for (guint k = 0; k < run->pubs->len; k++)
-		g_free(g_array_index(run->pubs, Pub, k).subject);
-	for (guint k = 0; k < run->dlvs->len; k++)
-		g_free(g_array_index(run->dlvs, Dlv, k).subject);
 	for (guint k = 0; k < run->errors->len; k++) {
 		g_free(g_array_index(run->errors, ErrorRec, k).status);
 		g_free(g_array_index(run->errors, ErrorRec, k).text);
@@ -1127,6 +1176,8 @@ scenario_run(const Scenario *scn, const ScnRunOptions *options)
 	g_hash_table_destroy(run->client_by_name);
 	g_hash_table_destroy(run->pub_seq);
 	g_hash_table_destroy(run->monitor_results);
+	g_hash_table_destroy(run->interned);
+	g_hash_table_destroy(run->client_by_node_name);
 	g_free(run);
 	return result;
 }

@@ -67,8 +67,7 @@ typedef struct ScnRunOptions {
 	bool shuffle_ties;
 	SimTraceListener listener; /* also told every trace event (may be NULL) */
 	void *listener_ctx;
-	/* Stop hashing after this many trace events (0: all) - for --twice
-	 * comparisons that record fingerprints as they go. */
+	uint32_t planted_drop_one_in; /* TEST ONLY: BrokerConfig.test_drop_one_in */
 } ScnRunOptions;
 
 ScnResult *scenario_run(const Scenario *scn, const ScnRunOptions *options);

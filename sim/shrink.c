@@ -16,6 +16,7 @@ typedef struct Shrinker {
 	uint64_t seed;
 	char *signature; /* the failure to keep */
 	unsigned runs;
+	const ScnRunOptions *options;
 } Shrinker;
 
 /* The failure a run must keep: the first expectation that failed (by its
@@ -41,7 +42,7 @@ fails_same(Shrinker *s, const char *text)
 	if (scn == NULL)
 		return false;
 	s->runs++;
-	ScnResult *r = scenario_run(scn, NULL);
+	ScnResult *r = scenario_run(scn, s->options);
 	bool same = false;
 	for (guint k = 0; k < r->failures->len && !same; k++)
 		same = strcmp(((ScnFailure *)r->failures->pdata[k])->what, s->signature) == 0;
@@ -129,40 +130,51 @@ is_statement(const char *line, const char *word)
 	return strncmp(line, word, n) == 0 && (line[n] == ' ' || line[n] == '\t');
 }
 
-/* Halves `count N` on kept publish lines while the failure stays. */
+static char *
+with_count(const char *line, const char *num, const char *end, guint64 n)
+{
+	return g_strdup_printf("%.*s%" G_GUINT64_FORMAT "%s", (int)(num - line), line, n, end);
+}
+
+/* Finds, by bisection, the smallest `count N` on each kept publish line
+ * that still fails (a drop or a race at the k-th message fails every
+ * count from k on, so failing is close to monotone in the count). */
 static void
 shrink_counts(Shrinker *s, char **lines, bool *keep)
 {
 	for (int k = 0; lines[k] != NULL; k++) {
 		if (!keep[k] || !is_statement(lines[k], "at"))
 			continue;
-		for (;;) {
-			char *count = strstr(lines[k], " count ");
-			if (count == NULL)
-				break;
-			char *num = count + 7;
-			char *end;
-			guint64 n = g_ascii_strtoull(num, &end, 10);
-			if (end == num || n <= 1)
-				break;
-			char *smaller = g_strdup_printf("%.*s%" G_GUINT64_FORMAT "%s", (int)(num - lines[k]), lines[k], n / 2, end);
-			char *old = lines[k];
-			lines[k] = smaller;
+		char *count = strstr(lines[k], " count ");
+		if (count == NULL)
+			continue;
+		char *num = count + 7;
+		char *end;
+		guint64 hi = g_ascii_strtoull(num, &end, 10), lo = 1;
+		if (end == num || hi <= 1)
+			continue;
+		char *original = lines[k];
+		while (lo < hi) {
+			guint64 mid = lo + (hi - lo) / 2;
+			char *candidate = with_count(original, num, end, mid);
+			lines[k] = candidate;
 			char *text = join_kept(lines, keep);
 			bool failing = fails_same(s, text);
 			g_free(text);
-			if (!failing) {
-				lines[k] = old;
-				g_free(smaller);
-				break;
-			}
-			g_free(old);
+			g_free(candidate);
+			if (failing)
+				hi = mid;
+			else
+				lo = mid + 1;
 		}
+		lines[k] = with_count(original, num, end, hi);
+		g_free(original);
 	}
 }
 
 bool
-shrink_scenario(const char *path, const char *text, uint64_t seed, ShrinkResult *out, GError **error)
+shrink_scenario(const char *path, const char *text, uint64_t seed, const ScnRunOptions *options, ShrinkResult *out,
+    GError **error)
 {
 	*out = (ShrinkResult){ 0 };
 	Scenario *scn = scenario_parse(path, text, seed, error);
@@ -175,8 +187,8 @@ shrink_scenario(const char *path, const char *text, uint64_t seed, ShrinkResult 
 	char **lines = g_strsplit(explicit_text, "\n", -1);
 	g_free(explicit_text);
 	make_times_absolute(scn, lines);
-	Shrinker s = { .path = path, .seed = seed };
-	ScnResult *r = scenario_run(scn, NULL);
+	Shrinker s = { .path = path, .seed = seed, .options = options };
+	ScnResult *r = scenario_run(scn, options);
 	s.runs = 1;
 	scenario_free(scn);
 	if (r->ok) {
@@ -189,18 +201,41 @@ shrink_scenario(const char *path, const char *text, uint64_t seed, ShrinkResult 
 	s.signature = signature_of(r);
 	scn_result_free(r);
 
+	/* The failing expectation's observers keep their subscriptions: a
+	 * run where they never subscribed fails it for another reason. */
+	Scenario *parsed = scenario_parse(path, text, seed, NULL);
+	GHashTable *protected_lines = g_hash_table_new(g_direct_hash, g_direct_equal);
+	for (guint x = 0; parsed != NULL && x < parsed->expects->len; x++) {
+		const ScnExpect *e = parsed->expects->pdata[x];
+		if (strcmp(e->text, s.signature) != 0)
+			continue;
+		for (guint a = 0; a < parsed->actions->len; a++) {
+			const ScnAction *act = parsed->actions->pdata[a];
+			if (act->kind != SCN_ACT_SUBSCRIBE && act->kind != SCN_ACT_REPLY)
+				continue;
+			for (guint c = 0; c < e->clients->len; c++)
+				for (guint w = 0; w < act->actors->len; w++)
+					if (strcmp(e->clients->pdata[c], act->actors->pdata[w]) == 0)
+						g_hash_table_add(protected_lines, GINT_TO_POINTER(act->pos.line));
+		}
+	}
+	scenario_free(parsed);
+
 	guint count = g_strv_length(lines);
 	bool *keep = g_new(bool, count + 1);
 	GArray *timeline = g_array_new(FALSE, FALSE, sizeof(int));
 	GArray *expects = g_array_new(FALSE, FALSE, sizeof(int));
 	for (guint k = 0; k < count; k++) {
 		keep[k] = true;
-		if (is_statement(lines[k], "at"))
+		if (is_statement(lines[k], "at") && !g_hash_table_contains(protected_lines, GINT_TO_POINTER(k + 1)))
 			g_array_append_val(timeline, k);
 		else if (is_statement(lines[k], "expect") && strstr(lines[k], s.signature) == NULL)
 			g_array_append_val(expects, k);
 	}
-	out->timeline_lines = timeline->len;
+	g_hash_table_destroy(protected_lines);
+	out->timeline_lines = 0;
+	for (guint k = 0; k < count; k++)
+		out->timeline_lines += is_statement(lines[k], "at");
 	ddmin(&s, lines, keep, timeline);
 	ddmin(&s, lines, keep, expects);
 	shrink_counts(&s, lines, keep);

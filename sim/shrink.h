@@ -15,6 +15,8 @@
 #include <stdbool.h>
 #include <stdint.h>
 
+#include "sim/scenario_run.h"
+
 typedef struct ShrinkResult {
 	char *text;           /* the minimal scenario */
 	char *failure;        /* what it still fails */
@@ -28,7 +30,9 @@ enum {
 	SHRINK_ERROR_PASSES,    /* the run passes: nothing to shrink */
 };
 
-bool shrink_scenario(const char *path, const char *text, uint64_t seed, ShrinkResult *out, GError **error);
+/* options (may be NULL) are used for every run. */
+bool shrink_scenario(const char *path, const char *text, uint64_t seed, const ScnRunOptions *options, ShrinkResult *out,
+    GError **error);
 void shrink_result_clear(ShrinkResult *result);
 
 #endif

@@ -39,6 +39,7 @@ typedef struct SeedResult {
 static int
 worker(const char *path, const char *text, const GArray *seeds, guint index, guint jobs, int fd)
 {
+	ScnRunOptions options = { .planted_drop_one_in = natsim_planted_drop() };
 	FILE *out = fdopen(fd, "w");
 	if (out == NULL)
 		return 1;
@@ -49,7 +50,7 @@ worker(const char *path, const char *text, const GArray *seeds, guint index, gui
 			fprintf(out, "%" PRIu64 " fail 0000000000000000 the scenario does not parse with this seed\n", seed);
 			continue;
 		}
-		ScnResult *r = scenario_run(scn, NULL);
+		ScnResult *r = scenario_run(scn, &options);
 		char fp[17];
 		sim_trace_format_fingerprint(r->fingerprint, fp);
 		char *why = NULL;

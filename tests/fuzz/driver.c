@@ -71,6 +71,13 @@ mutate(Prng *prng, const GByteArray *a, const GByteArray *b)
 	return out;
 }
 
+/* g_ptr_array_sort hands the comparator pointers to the elements. */
+static int
+compare_names(gconstpointer a, gconstpointer b)
+{
+	return strcmp(*(const char *const *)a, *(const char *const *)b);
+}
+
 int
 main(int argc, char **argv)
 {
@@ -89,7 +96,7 @@ main(int argc, char **argv)
 	while ((name = g_dir_read_name(dir)) != NULL)
 		g_ptr_array_add(names, g_strdup(name));
 	g_dir_close(dir);
-	g_ptr_array_sort(names, (GCompareFunc)g_strcmp0);
+	g_ptr_array_sort(names, compare_names);
 	GPtrArray *corpus = g_ptr_array_new_with_free_func((GDestroyNotify)g_byte_array_unref);
 	for (guint k = 0; k < names->len; k++) {
 		char *path = g_build_filename(argv[1], (const char *)names->pdata[k], NULL);

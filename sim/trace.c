@@ -36,42 +36,47 @@ sim_trace_set_listener(SimTrace *trace, SimTraceListener fn, void *ctx)
 	trace->listener_ctx = ctx;
 }
 
-/* The event's binary form is built in a small buffer; when it fills up it
- * is folded into the running hash, so any event size works. */
+/* The event's binary form: time, node, kind, then each field's type and
+ * value (strings length-prefixed; byte fields as length + XXH3 of the
+ * content). Field keys are not hashed: each event kind has fixed keys in
+ * the code, so they carry nothing a run could change. The form is written
+ * into a stack buffer that is folded into the hash when it fills. */
 typedef struct HashBuf {
-	uint8_t buf[512];
+	uint8_t buf[256];
 	size_t len;
 	uint64_t h;
 } HashBuf;
 
 static void
-hash_bytes(HashBuf *hb, const void *data, size_t len)
+hash_flush(HashBuf *hb)
 {
-	const uint8_t *p = data;
-	while (len > 0) {
-		if (hb->len == sizeof(hb->buf)) {
-			hb->h = XXH3_64bits_withSeed(hb->buf, hb->len, hb->h);
-			hb->len = 0;
-		}
-		size_t n = MIN(len, sizeof(hb->buf) - hb->len);
-		memcpy(hb->buf + hb->len, p, n);
-		hb->len += n;
-		p += n;
-		len -= n;
-	}
+	hb->h = XXH3_64bits_withSeed(hb->buf, hb->len, hb->h);
+	hb->len = 0;
 }
 
-static void
+static inline void
 hash_u64(HashBuf *hb, uint64_t value)
 {
-	hash_bytes(hb, &value, sizeof(value));
+	if (hb->len + sizeof(value) > sizeof(hb->buf))
+		hash_flush(hb);
+	memcpy(hb->buf + hb->len, &value, sizeof(value));
+	hb->len += sizeof(value);
 }
 
 static void
-hash_str(HashBuf *hb, const char *s, size_t len)
+hash_str(HashBuf *hb, const char *s)
 {
+	size_t len = strlen(s);
 	hash_u64(hb, len);
-	hash_bytes(hb, s, len);
+	if (hb->len + len > sizeof(hb->buf)) {
+		hash_flush(hb);
+		if (len > sizeof(hb->buf)) {
+			hb->h = XXH3_64bits_withSeed(s, len, hb->h);
+			return;
+		}
+	}
+	memcpy(hb->buf + hb->len, s, len);
+	hb->len += len;
 }
 
 static uint64_t
@@ -81,18 +86,16 @@ event_hash(const SimTraceEvent *event)
 	hb.len = 0;
 	hb.h = 0;
 	hash_u64(&hb, (uint64_t)event->t_ns);
-	hash_str(&hb, event->node, strlen(event->node));
-	hash_str(&hb, event->kind, strlen(event->kind));
+	hash_str(&hb, event->node);
+	hash_str(&hb, event->kind);
 	for (size_t k = 0; k < event->field_count; k++) {
 		const SimTraceField *f = &event->fields[k];
-		hash_str(&hb, f->key, strlen(f->key));
-		hash_u64(&hb, (uint64_t)f->type);
 		switch (f->type) {
 		case SIM_TRACE_INT:
-			hash_u64(&hb, (uint64_t)f->i);
+			hash_u64(&hb, (uint64_t)f->i ^ UINT64_C(0x9e3779b97f4a7c15));
 			break;
 		case SIM_TRACE_STR:
-			hash_str(&hb, f->s, strlen(f->s));
+			hash_str(&hb, f->s);
 			break;
 		case SIM_TRACE_BYTES:
 			hash_u64(&hb, f->len);

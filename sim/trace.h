@@ -2,7 +2,9 @@
  * trace.h - the run's trace: every observable event, and its fingerprint.
  *
  * An event is (virtual time, node, kind, fields). Each event is hashed in a
- * fixed binary form (XXH3-64), and the run's fingerprint is the chain
+ * fixed binary form (XXH3-64 over time, node, kind and the typed field
+ * values; keys are fixed per kind in the code and not hashed), and the
+ * run's fingerprint is the chain
  * fp(n) = XXH3-64(hash(event n), seed = fp(n-1)), starting from 0. Chaining
  * means two runs agree on the fingerprint after n events exactly when they
  * agree on all n events, so the first differing event can be found by

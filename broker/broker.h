@@ -23,6 +23,8 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "broker/storage.h"
+
 typedef struct Broker Broker;
 typedef struct BrokerConn BrokerConn;
 
@@ -58,6 +60,15 @@ typedef struct BrokerConfig {
 	 * NATSIM_PLANTED_BUG environment variable; no configuration file or
 	 * flag reaches it. */
 	uint32_t test_drop_one_in;
+	/* JetStream (broker/js/): on when set; INFO then says "jetstream":true
+	 * and $JS.API answers. storage is its disk (borrowed, must outlive the
+	 * broker); NULL keeps file-storage streams in memory. Streams found
+	 * on the storage are restored at broker_create. */
+	bool jetstream;
+	BrokerStorage *storage;
+	int64_t js_max_memory_bytes;  /* 0 = default 1 GiB (nats-server: 75% of RAM) */
+	int64_t js_max_storage_bytes; /* 0 = default 1 TiB (nats-server: disk size) */
+	const char *js_store_dir;     /* reported in /varz and /jsz only */
 } BrokerConfig;
 
 typedef enum BrokerCloseReason {
@@ -108,6 +119,39 @@ typedef enum BrokerProbe {
 	BROKER_PROBE_MAX_SUBSCRIPTIONS,
 	BROKER_PROBE_MAX_CONTROL_LINE,
 	BROKER_PROBE_PARSE_ERROR,
+	/* JetStream (broker/js/) */
+	BROKER_PROBE_JS_API_ERROR,       /* an API call answered with an error */
+	BROKER_PROBE_JS_STORED,          /* a message stored in a stream */
+	BROKER_PROBE_JS_DEDUPE,          /* a Nats-Msg-Id duplicate not stored */
+	BROKER_PROBE_JS_EXPECTED_FAILED, /* a Nats-Expected-* header rejected a publish */
+	BROKER_PROBE_JS_DISCARD_NEW,     /* a discard-new limit rejected a publish */
+	BROKER_PROBE_JS_DISCARD_OLD,     /* a limit evicted the oldest message(s) */
+	BROKER_PROBE_JS_NO_INTEREST_SKIP,/* interest retention used up a seq nobody wanted */
+	BROKER_PROBE_JS_EXPIRED,         /* max_age removed a message */
+	BROKER_PROBE_JS_ROLLUP,          /* a Nats-Rollup purge */
+	BROKER_PROBE_JS_DELIVERED,       /* a first delivery to a consumer */
+	BROKER_PROBE_JS_REDELIVERED,     /* a redelivery (dc > 1) */
+	BROKER_PROBE_JS_ACK_WAIT_EXPIRED,/* the ack_wait scan queued a redelivery */
+	BROKER_PROBE_JS_MAX_DELIVERIES,  /* max_deliver reached (advisory) */
+	BROKER_PROBE_JS_ACK,             /* an ack of a pending message */
+	BROKER_PROBE_JS_ACK_FLOOR_MOVED, /* an ack moved the ack floor */
+	BROKER_PROBE_JS_NAK,             /* -NAK */
+	BROKER_PROBE_JS_TERM,            /* +TERM */
+	BROKER_PROBE_JS_WPI,             /* +WPI */
+	BROKER_PROBE_JS_NXT,             /* +NXT */
+	BROKER_PROBE_JS_MAX_ACK_PENDING, /* new messages stalled on max_ack_pending */
+	BROKER_PROBE_JS_PULL_WAITING,    /* a pull request queued */
+	BROKER_PROBE_JS_PULL_TIMEOUT,    /* a pull request ended with 408 */
+	BROKER_PROBE_JS_PULL_NO_MESSAGES,/* a no_wait pull answered 404 */
+	BROKER_PROBE_JS_PULL_REJECTED,   /* a pull request answered 409/400 */
+	BROKER_PROBE_JS_PULL_MAX_BYTES,  /* 409 Message Size Exceeds MaxBytes */
+	BROKER_PROBE_JS_PUSH_NO_INTEREST,/* a push delivery found no subscriber */
+	BROKER_PROBE_JS_HEARTBEAT,       /* an idle heartbeat sent */
+	BROKER_PROBE_JS_FLOW_CONTROL,    /* a flow control request sent */
+	BROKER_PROBE_JS_INACTIVE_DELETED,/* a consumer deleted by inactive_threshold */
+	BROKER_PROBE_JS_PURGE,           /* a stream purge */
+	BROKER_PROBE_JS_RESTORED,        /* a stream restored from disk at start-up */
+	BROKER_PROBE_JS_STORE_FAILED,    /* the store refused a write (disk full, I/O) */
 	BROKER_PROBE_COUNT
 } BrokerProbe;
 
@@ -231,6 +275,24 @@ uint32_t broker_internal_publish(Broker *broker, const char *subject, const char
 /* True when a client subscription on exactly this subject exists (the
  * 2.9/2.10 push-consumer activation rule compares subjects literally). */
 bool broker_has_exact_interest(Broker *broker, const char *subject);
+/* The same for one kind: queue NULL looks at plain subscriptions only,
+ * otherwise at queue subscriptions of that group (nats-server's
+ * registerNotification compares subject and queue literally). */
+bool broker_has_exact_interest_queue(Broker *broker, const char *subject, const char *queue);
+
+/* Publishes as the broker, matched against route_subject but delivered
+ * showing subject (nats-server's pa.deliver: a JetStream delivery goes to
+ * the deliver subject and carries the stream subject). Returns how many
+ * subscriptions took it. */
+uint32_t broker_internal_deliver(Broker *broker, const char *route_subject, const char *subject, const char *reply,
+    const void *headers, size_t headers_len, const void *payload, size_t payload_len);
+
+/* Told after a client subscription was added or removed (subject and
+ * queue, NULL when plain), so push consumers learn that their deliver
+ * subject gained or lost interest. Runs inside SUB/UNSUB/close handling:
+ * it must only take note, not publish. */
+typedef void (*BrokerInterestFn)(void *ctx, const char *subject, const char *queue);
+void broker_set_interest_watch(Broker *broker, BrokerInterestFn fn, void *ctx);
 /* True when any subscription (plain or queue) matches this subject. */
 bool broker_has_interest(Broker *broker, const char *subject);
 

@@ -6,6 +6,7 @@
 #define NATSIM_BROKER_INTERNAL_H
 
 #include <glib.h>
+#include <jansson.h>
 
 #include "broker/broker.h"
 #include "broker/sublist.h"
@@ -119,6 +120,9 @@ struct Broker {
 	uint64_t internal_sids;
 	BrokerTicker ticker;
 	ProtoBuf scratch;
+	BrokerInterestFn interest_fn; /* broker_set_interest_watch */
+	void *interest_ctx;
+	struct JsServer *js;          /* JetStream, when config.jetstream */
 };
 
 /* broker.c */
@@ -129,6 +133,11 @@ void broker_timer_remove(Broker *b, BrokerConn *c);
 void broker_sub_free_later(Broker *b, BrokerSub *sub);
 void broker_reap(Broker *b);
 void broker_record_closed(Broker *b, BrokerConn *c);
+
+/* monitor.c: Go's time.Time JSON (RFC 3339, nanoseconds, "Z") and
+ * time.Duration.String() ("1m30s", "1.5ms"), shared with JetStream. */
+json_t *broker_json_time(int64_t unix_ns);
+void broker_go_duration(int64_t d, char out[40]);
 
 /* conn.c */
 void conn_log(BrokerConn *c, BrokerLogLevel level, const char *fmt, ...) G_GNUC_PRINTF(3, 4);
@@ -143,5 +152,10 @@ void conn_on_timer(BrokerConn *c, int64_t now_ns);
 
 /* deliver.c: returns how many subscriptions took the message */
 uint32_t broker_route(Broker *b, BrokerConn *pub, const ProtoOp *op);
+/* The same, matched against match (not op->subject, which is what the
+ * receivers see): JetStream's deliveries. */
+uint32_t broker_route_match(Broker *b, BrokerConn *pub, const ProtoOp *op, const char *match, size_t match_len);
+/* conn.c: a client subscription was added or removed */
+void broker_interest_changed(Broker *b, const BrokerSub *sub);
 
 #endif

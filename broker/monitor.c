@@ -15,6 +15,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "broker/js/jetstream.h"
 #include "proto/assert.h"
 #include "proto/subject.h"
 
@@ -41,8 +42,8 @@ civil_from_days(int64_t z, int64_t *y, unsigned *m, unsigned *d)
 
 /* Go's time.Time JSON: RFC 3339 with up to 9 fraction digits, trailing
  * zeros dropped, UTC as "Z". */
-static json_t *
-json_time(int64_t unix_ns)
+json_t *
+broker_json_time(int64_t unix_ns)
 {
 	int64_t secs = unix_ns >= 0 ? unix_ns / 1000000000 : (unix_ns - 999999999) / 1000000000;
 	int64_t frac = unix_ns - secs * 1000000000;
@@ -67,8 +68,8 @@ json_time(int64_t unix_ns)
 }
 
 /* Go's time.Duration.String(). */
-static void
-go_duration(int64_t d, char out[40])
+void
+broker_go_duration(int64_t d, char out[40])
 {
 	char buf[40];
 	int w = (int)sizeof(buf) - 1;
@@ -268,12 +269,12 @@ varz(Broker *b, const BrokerHostStats *host, int64_t now)
 	set(v, "leaf", json_object());
 	set(v, "mqtt", json_object());
 	set(v, "websocket", json_object());
-	set(v, "jetstream", json_object());
+	set(v, "jetstream", b->js != NULL ? js_server_varz(b->js) : json_object());
 	set(v, "tls_timeout", json_integer(2));
 	set(v, "write_deadline", json_integer(c->write_deadline_ns));
 	int64_t start = host && host->start_unix_ns ? host->start_unix_ns : b->start_ns;
-	set(v, "start", json_time(start));
-	set(v, "now", json_time(now));
+	set(v, "start", broker_json_time(start));
+	set(v, "now", broker_json_time(now));
 	char up[64];
 	go_uptime(now - start, up);
 	set(v, "uptime", json_string(up));
@@ -300,7 +301,7 @@ varz(Broker *b, const BrokerHostStats *host, int64_t now)
 		set(stats, k->data, json_integer((json_int_t)*(guint64 *)g_hash_table_lookup(b->http_req_stats, k->data)));
 	g_list_free(keys);
 	set(v, "http_req_stats", stats);
-	set(v, "config_load_time", json_time(start));
+	set(v, "config_load_time", broker_json_time(start));
 	return v;
 }
 
@@ -393,15 +394,15 @@ conn_info(const ConnRow *r, int64_t now, int subs_mode, bool auth)
 	set(ci, "type", json_string("nats"));
 	set(ci, "ip", json_string(r->ip));
 	set(ci, "port", json_integer(r->port));
-	set(ci, "start", json_time(r->start_ns));
-	set(ci, "last_activity", json_time(r->last_ns));
+	set(ci, "start", broker_json_time(r->start_ns));
+	set(ci, "last_activity", broker_json_time(r->last_ns));
 	if (r->reason != NULL) {
-		set(ci, "stop", json_time(r->stop_ns));
+		set(ci, "stop", broker_json_time(r->stop_ns));
 		set(ci, "reason", json_string(r->reason));
 	}
 	/* getRTT: whole microseconds under a millisecond */
 	int64_t rtt = r->rtt_ns > 1000 && r->rtt_ns < 1000000 ? r->rtt_ns / 1000 * 1000 : r->rtt_ns;
-	go_duration(rtt, dur);
+	broker_go_duration(rtt, dur);
 	set(ci, "rtt", json_string(dur));
 	int64_t end = r->reason != NULL ? r->stop_ns : now;
 	go_uptime(end - r->start_ns, buf);
@@ -543,7 +544,7 @@ connz(Broker *b, const Args *a, int64_t now, int *status, char **error)
 	g_array_free(rows, TRUE);
 	json_t *z = json_object();
 	set(z, "server_id", json_string(b->server_id));
-	set(z, "now", json_time(now));
+	set(z, "now", broker_json_time(now));
 	set(z, "num_connections", json_integer((json_int_t)json_array_size(list)));
 	set(z, "total", json_integer((json_int_t)total));
 	set(z, "offset", json_integer(offset));
@@ -584,7 +585,7 @@ subsz(Broker *b, const Args *a, int64_t now, char **error)
 	}
 	json_t *z = json_object();
 	set(z, "server_id", json_string(b->server_id));
-	set(z, "now", json_time(now));
+	set(z, "now", broker_json_time(now));
 	set(z, "num_subscriptions", json_integer((json_int_t)st->count));
 	set(z, "num_cache", json_integer(st->cache_entries));
 	set(z, "num_inserts", json_integer((json_int_t)st->inserts));
@@ -630,7 +631,7 @@ jsz(Broker *b, int64_t now)
 {
 	json_t *z = json_object();
 	set(z, "server_id", json_string(b->server_id));
-	set(z, "now", json_time(now));
+	set(z, "now", broker_json_time(now));
 	set(z, "disabled", json_true());
 	json_t *config = json_object();
 	set(config, "max_memory", json_integer(0));
@@ -654,7 +655,7 @@ empty_listing(Broker *b, int64_t now, const char *count_key, const char *list_ke
 {
 	json_t *z = json_object();
 	set(z, "server_id", json_string(b->server_id));
-	set(z, "now", json_time(now));
+	set(z, "now", broker_json_time(now));
 	set(z, count_key, json_integer(0));
 	set(z, list_key, json_array());
 	return z;
@@ -713,12 +714,12 @@ broker_monitor(Broker *b, const char *path, const BrokerMonitorArg *args, size_t
 		return g_strdup("{\"status\":\"ok\"}");
 	} else if (strcmp(path, "/jsz") == 0) {
 		count_request(b, path);
-		body = jsz(b, now_ns);
+		body = b->js != NULL ? js_server_jsz(b->js, args, arg_count, now_ns, &error) : jsz(b, now_ns);
 	} else if (strcmp(path, "/accountz") == 0) {
 		count_request(b, path);
 		body = json_object();
 		set(body, "server_id", json_string(b->server_id));
-		set(body, "now", json_time(now_ns));
+		set(body, "now", broker_json_time(now_ns));
 		json_t *accounts = json_array();
 		json_array_append_new(accounts, json_string("$G"));
 		set(body, "accounts", accounts);
@@ -732,7 +733,7 @@ broker_monitor(Broker *b, const char *path, const BrokerMonitorArg *args, size_t
 		count_request(b, path);
 		body = json_object();
 		set(body, "server_id", json_string(b->server_id));
-		set(body, "now", json_time(now_ns));
+		set(body, "now", broker_json_time(now_ns));
 		set(body, "outbound_gateways", json_object());
 		set(body, "inbound_gateways", json_object());
 	} else {

@@ -1,0 +1,2 @@
+/* broker/js/filestore.c - being written (see broker/js/js.h for its part). */
+#include "broker/js/js.h"

@@ -1,0 +1,2 @@
+/* broker/js/memstore.c - being written (see broker/js/js.h for its part). */
+#include "broker/js/js.h"

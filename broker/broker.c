@@ -14,6 +14,7 @@
 #include <stdio.h>
 #include <string.h>
 
+#include "broker/js/jetstream.h"
 #include "proto/assert.h"
 
 #define NO_INDEX UINT32_MAX
@@ -42,6 +43,38 @@ static const char *const probe_names[BROKER_PROBE_COUNT] = {
 	[BROKER_PROBE_MAX_SUBSCRIPTIONS] = "max_subscriptions",
 	[BROKER_PROBE_MAX_CONTROL_LINE] = "max_control_line",
 	[BROKER_PROBE_PARSE_ERROR] = "parse_error",
+	[BROKER_PROBE_JS_API_ERROR] = "js_api_error",
+	[BROKER_PROBE_JS_STORED] = "js_stored",
+	[BROKER_PROBE_JS_DEDUPE] = "js_dedupe",
+	[BROKER_PROBE_JS_EXPECTED_FAILED] = "js_expected_failed",
+	[BROKER_PROBE_JS_DISCARD_NEW] = "js_discard_new",
+	[BROKER_PROBE_JS_DISCARD_OLD] = "js_discard_old",
+	[BROKER_PROBE_JS_NO_INTEREST_SKIP] = "js_no_interest_skip",
+	[BROKER_PROBE_JS_EXPIRED] = "js_expired",
+	[BROKER_PROBE_JS_ROLLUP] = "js_rollup",
+	[BROKER_PROBE_JS_DELIVERED] = "js_delivered",
+	[BROKER_PROBE_JS_REDELIVERED] = "js_redelivered",
+	[BROKER_PROBE_JS_ACK_WAIT_EXPIRED] = "js_ack_wait_expired",
+	[BROKER_PROBE_JS_MAX_DELIVERIES] = "js_max_deliveries",
+	[BROKER_PROBE_JS_ACK] = "js_ack",
+	[BROKER_PROBE_JS_ACK_FLOOR_MOVED] = "js_ack_floor_moved",
+	[BROKER_PROBE_JS_NAK] = "js_nak",
+	[BROKER_PROBE_JS_TERM] = "js_term",
+	[BROKER_PROBE_JS_WPI] = "js_wpi",
+	[BROKER_PROBE_JS_NXT] = "js_nxt",
+	[BROKER_PROBE_JS_MAX_ACK_PENDING] = "js_max_ack_pending",
+	[BROKER_PROBE_JS_PULL_WAITING] = "js_pull_waiting",
+	[BROKER_PROBE_JS_PULL_TIMEOUT] = "js_pull_timeout",
+	[BROKER_PROBE_JS_PULL_NO_MESSAGES] = "js_pull_no_messages",
+	[BROKER_PROBE_JS_PULL_REJECTED] = "js_pull_rejected",
+	[BROKER_PROBE_JS_PULL_MAX_BYTES] = "js_pull_max_bytes",
+	[BROKER_PROBE_JS_PUSH_NO_INTEREST] = "js_push_no_interest",
+	[BROKER_PROBE_JS_HEARTBEAT] = "js_heartbeat",
+	[BROKER_PROBE_JS_FLOW_CONTROL] = "js_flow_control",
+	[BROKER_PROBE_JS_INACTIVE_DELETED] = "js_inactive_deleted",
+	[BROKER_PROBE_JS_PURGE] = "js_purge",
+	[BROKER_PROBE_JS_RESTORED] = "js_restored",
+	[BROKER_PROBE_JS_STORE_FAILED] = "js_store_failed",
 };
 
 const char *
@@ -153,6 +186,7 @@ broker_create(const BrokerConfig *config, uint64_t seed, int64_t now_ns, const B
 	b->config.user = g_strdup(config->user);
 	b->config.password = g_strdup(config->password);
 	b->config.token = g_strdup(config->token);
+	b->config.js_store_dir = g_strdup(config->js_store_dir);
 	if (callbacks != NULL)
 		b->cb = *callbacks;
 	b->cb_ctx = callbacks_ctx;
@@ -176,6 +210,8 @@ broker_create(const BrokerConfig *config, uint64_t seed, int64_t now_ns, const B
 	sys->subs = g_hash_table_new(g_str_hash, g_str_equal);
 	b->system = sys;
 	broker_log(b, BROKER_LOG_INFO, "Server id is %s", b->server_id);
+	if (b->config.jetstream)
+		b->js = js_server_create(b, &b->config, now_ns);
 	return b;
 }
 
@@ -210,6 +246,10 @@ broker_destroy(Broker *b)
 {
 	if (b == NULL)
 		return;
+	/* JetStream first: it lets go of its internal subscriptions and
+	 * stores, and stops watching interest before connections go. */
+	js_server_destroy(b->js);
+	b->js = NULL;
 	while (b->conn_head != NULL)
 		broker_conn_close(b, b->conn_head, BROKER_CLOSE_SERVER_SHUTDOWN, b->now_ns);
 	while (b->system->sub_head != NULL)
@@ -230,6 +270,7 @@ broker_destroy(Broker *b)
 	g_free((char *)b->config.user);
 	g_free((char *)b->config.password);
 	g_free((char *)b->config.token);
+	g_free((char *)b->config.js_store_dir);
 	g_free(b);
 }
 
@@ -486,20 +527,23 @@ broker_internal_publish(Broker *b, const char *subject, const char *reply, const
 	return broker_route(b, b->system, &op);
 }
 
+/* kinds: 1 plain subscriptions, 2 queue subscriptions (of group queue
+ * when not NULL), 3 both. */
 static bool
-interest(Broker *b, const char *subject, bool exact)
+interest(Broker *b, const char *subject, bool exact, unsigned kinds, const char *queue)
 {
 	SublistResult *r = sublist_match(b->sublist, subject, strlen(subject));
 	bool found = false;
-	for (guint k = 0; k < r->psubs->len && !found; k++) {
+	for (guint k = 0; k < r->psubs->len && !found && (kinds & 1); k++) {
 		BrokerSub *s = r->psubs->pdata[k];
 		found = !s->conn->internal && !s->conn->closing && (!exact || strcmp(s->subject, subject) == 0);
 	}
-	for (guint g = 0; g < r->qgroups->len && !found; g++) {
+	for (guint g = 0; g < r->qgroups->len && !found && (kinds & 2); g++) {
 		GPtrArray *m = g_array_index(r->qgroups, SublistQueueGroup, g).members;
 		for (guint k = 0; k < m->len && !found; k++) {
 			BrokerSub *s = m->pdata[k];
-			found = !s->conn->internal && !s->conn->closing && (!exact || strcmp(s->subject, subject) == 0);
+			found = !s->conn->internal && !s->conn->closing && (!exact || strcmp(s->subject, subject) == 0) &&
+			    (queue == NULL || (s->queue != NULL && strcmp(s->queue, queue) == 0));
 		}
 	}
 	sublist_result_unref(r);
@@ -509,13 +553,47 @@ interest(Broker *b, const char *subject, bool exact)
 bool
 broker_has_exact_interest(Broker *b, const char *subject)
 {
-	return interest(b, subject, true);
+	return interest(b, subject, true, 3, NULL);
+}
+
+bool
+broker_has_exact_interest_queue(Broker *b, const char *subject, const char *queue)
+{
+	return queue == NULL ? interest(b, subject, true, 1, NULL) : interest(b, subject, true, 2, queue);
 }
 
 bool
 broker_has_interest(Broker *b, const char *subject)
 {
-	return interest(b, subject, false);
+	return interest(b, subject, false, 3, NULL);
+}
+
+uint32_t
+broker_internal_deliver(Broker *b, const char *route_subject, const char *subject, const char *reply,
+    const void *headers, size_t headers_len, const void *payload, size_t payload_len)
+{
+	ASSERT(route_subject != NULL && route_subject[0] != '\0' && subject != NULL && subject[0] != '\0');
+	ProtoOp op = { .kind = headers ? PROTO_OP_HPUB : PROTO_OP_PUB, .max_msgs = -1 };
+	op.subject = (ProtoSlice){ (const uint8_t *)subject, strlen(subject) };
+	if (reply != NULL && reply[0] != '\0')
+		op.reply = (ProtoSlice){ (const uint8_t *)reply, strlen(reply) };
+	op.headers = (ProtoSlice){ headers, headers ? headers_len : 0 };
+	op.payload = (ProtoSlice){ payload ? payload : (const void *)"", payload_len };
+	return broker_route_match(b, b->system, &op, route_subject, strlen(route_subject));
+}
+
+void
+broker_set_interest_watch(Broker *b, BrokerInterestFn fn, void *ctx)
+{
+	b->interest_fn = fn;
+	b->interest_ctx = ctx;
+}
+
+void
+broker_interest_changed(Broker *b, const BrokerSub *sub)
+{
+	if (b->interest_fn != NULL && !sub->conn->internal)
+		b->interest_fn(b->interest_ctx, sub->subject, sub->queue);
 }
 
 void

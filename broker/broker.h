@@ -69,6 +69,11 @@ typedef struct BrokerConfig {
 	int64_t js_max_memory_bytes;  /* 0 = default 1 GiB (nats-server: 75% of RAM) */
 	int64_t js_max_storage_bytes; /* 0 = default 1 TiB (nats-server: disk size) */
 	const char *js_store_dir;     /* reported in /varz and /jsz only */
+	/* File-store fsync policy: js_sync_always syncs every write before
+	 * the publish is acknowledged; otherwise writes are synced every
+	 * js_sync_interval_ns (0 = nats-server's default, 2 minutes). */
+	bool js_sync_always;
+	int64_t js_sync_interval_ns;
 } BrokerConfig;
 
 typedef enum BrokerCloseReason {

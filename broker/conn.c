@@ -129,6 +129,8 @@ send_info(BrokerConn *c)
 	if (b->config.user != NULL || b->config.token != NULL)
 		json_object_set_new(info, "auth_required", json_true());
 	json_object_set_new(info, "max_payload", json_integer(b->config.payload_max_bytes));
+	if (b->config.jetstream)
+		json_object_set_new(info, "jetstream", json_true());
 	json_object_set_new(info, "client_id", json_integer((json_int_t)c->cid));
 	json_object_set_new(info, "client_ip", json_string(c->ip));
 	char *text = json_dumps(info, JSON_COMPACT | JSON_PRESERVE_ORDER);
@@ -206,6 +208,7 @@ conn_sub_remove(BrokerConn *c, BrokerSub *sub)
 		c->sub_tail = sub->conn_prev;
 	c->sub_count--;
 	sub->closed = true;
+	broker_interest_changed(b, sub);
 	broker_sub_free_later(b, sub);
 }
 
@@ -276,6 +279,7 @@ process_sub(BrokerConn *c, const ProtoOp *op)
 		c->sub_head = sub;
 	c->sub_tail = sub;
 	c->sub_count++;
+	broker_interest_changed(b, sub);
 	if (c->verbose)
 		conn_send_ok(c);
 }

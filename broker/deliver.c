@@ -109,6 +109,12 @@ send_no_responders(Broker *b, BrokerConn *pub, const ProtoOp *op)
 uint32_t
 broker_route(Broker *b, BrokerConn *pub, const ProtoOp *op)
 {
+	return broker_route_match(b, pub, op, (const char *)op->subject.ptr, op->subject.len);
+}
+
+uint32_t
+broker_route_match(Broker *b, BrokerConn *pub, const ProtoOp *op, const char *match, size_t match_len)
+{
 	size_t size = op->headers.len + op->payload.len;
 	pub->in_msgs++;
 	pub->in_bytes += size;
@@ -122,7 +128,7 @@ broker_route(Broker *b, BrokerConn *pub, const ProtoOp *op)
 	if (pub->verbose)
 		conn_send_ok(pub);
 
-	SublistResult *r = sublist_match(b->sublist, (const char *)op->subject.ptr, op->subject.len);
+	SublistResult *r = sublist_match(b->sublist, match, match_len);
 	uint32_t delivered = 0;
 	for (guint k = 0; k < r->psubs->len; k++)
 		delivered += deliver(b, pub, r->psubs->pdata[k], op);

@@ -1381,6 +1381,67 @@ set_store_dir(ConfApply *a, const ConfEntry *e)
 
 /* parseJetStream: true/false, "enabled"/"disabled", or a block (enabled
  * unless it says otherwise). Parsed so that the error can say where. */
+/* jetstream.sync_interval: "always" (fsync before every acknowledgement)
+ * or a duration between syncs (nats-server's opts.go). */
+static void
+set_sync_interval(ConfApply *a, const ConfEntry *e)
+{
+	ServerSettings *s = a->settings;
+	if (e->value->kind == CONF_STRING && g_ascii_strcasecmp(e->value->text, "always") == 0) {
+		s->js_sync_always = true;
+		s->js_sync_interval_ns = 0;
+	} else {
+		int64_t ns = 0;
+		if (!get_duration(a, e, &ns))
+			return;
+		if (ns <= 0) {
+			apply_error(a, e, "%s: must be positive or \"always\"", e->key);
+			return;
+		}
+		s->js_sync_always = false;
+		s->js_sync_interval_ns = ns;
+	}
+	s->set |= SERVER_SET_JS_LIMITS;
+}
+
+/* getStorageSize: an integer (bytes, the lexer's size suffixes included)
+ * or a string "<n>K|M|G|T" (powers of 1024). */
+static void
+set_storage_size(ConfApply *a, const ConfEntry *e, int64_t *out)
+{
+	const ConfValue *v = e->value;
+	int64_t n = 0;
+	if (v->kind == CONF_INTEGER) {
+		n = v->integer;
+	} else if (v->kind == CONF_STRING) {
+		size_t len = strlen(v->text);
+		static const char units[] = "KMGT";
+		const char *u = len > 0 ? strchr(units, v->text[len - 1]) : NULL;
+		char *end = NULL;
+		n = len > 1 ? g_ascii_strtoll(v->text, &end, 10) : 0;
+		if (len == 0) {
+			n = 0;
+		} else if (u == NULL || v->text[len - 1] == '\0') {
+			apply_error(a, e, "%s: sizes defined as strings must end in K, M, G, T", e->key);
+			return;
+		} else if (end != v->text + len - 1 || n < 0 || n > (INT64_MAX >> (10 * (u - units + 1)))) {
+			apply_error(a, e, "%s: invalid size \"%s\"", e->key, v->text);
+			return;
+		} else {
+			n <<= 10 * (u - units + 1);
+		}
+	} else {
+		type_error(a, e, "an integer or a size string like \"1G\"");
+		return;
+	}
+	if (n < 0) {
+		apply_error(a, e, "%s: must not be negative", e->key);
+		return;
+	}
+	*out = n;
+	a->settings->set |= SERVER_SET_JS_LIMITS;
+}
+
 static void
 apply_jetstream(ConfApply *a, const ConfEntry *e)
 {
@@ -1406,11 +1467,17 @@ apply_jetstream(ConfApply *a, const ConfEntry *e)
 			bool b = false;
 			if (key_is(k, KEYS("store", "store_dir", "storedir")))
 				set_store_dir(a, je);
+			else if (key_is(k, KEYS("sync", "sync_interval")))
+				set_sync_interval(a, je);
+			else if (key_is(k, KEYS("max_memory_store", "max_mem_store", "max_mem")))
+				set_storage_size(a, je, &s->js_max_memory_bytes);
+			else if (key_is(k, KEYS("max_file_store", "max_file")))
+				set_storage_size(a, je, &s->js_max_storage_bytes);
 			else if (key_is(k, KEYS("enabled", "enable")) && get_bool(a, je, &b))
 				enabled = b;
 			else if (key_is(k, KEYS("disabled", "disable")) && get_bool(a, je, &b))
 				enabled = !b;
-			/* Limits, domain, encryption...: JetStream is not there to use them. */
+			/* domain, encryption, limits{...}: not modelled (single server, no accounts). */
 		}
 	} else {
 		type_error(a, e, "true, false, \"enabled\", \"disabled\" or a block");
@@ -1711,6 +1778,12 @@ server_settings_merge(ServerSettings *dst, const ServerSettings *src)
 	}
 	if (set & SERVER_SET_STORE_DIR)
 		merge_string(&dst->store_dir, src->store_dir);
+	if (set & SERVER_SET_JS_LIMITS) {
+		dst->js_sync_always = src->js_sync_always;
+		dst->js_sync_interval_ns = src->js_sync_interval_ns;
+		dst->js_max_memory_bytes = src->js_max_memory_bytes;
+		dst->js_max_storage_bytes = src->js_max_storage_bytes;
+	}
 	dst->set |= set;
 }
 
@@ -1749,6 +1822,12 @@ server_settings_to_broker_config(const ServerSettings *s, BrokerConfig *config, 
 	config->pings_out_max = s->pings_out_max;
 	config->write_deadline_ns = s->write_deadline_ns;
 	config->auth_timeout_ns = s->auth_timeout_ns;
+	config->jetstream = s->jetstream;
+	config->js_store_dir = s->jetstream ? nonempty(s->store_dir) : NULL;
+	config->js_sync_always = s->js_sync_always;
+	config->js_sync_interval_ns = s->js_sync_interval_ns;
+	config->js_max_memory_bytes = s->js_max_memory_bytes;
+	config->js_max_storage_bytes = s->js_max_storage_bytes;
 	const char *user = nonempty(s->user), *password = s->password, *token = nonempty(s->token);
 	if ((user != NULL || nonempty(password) != NULL) && token != NULL)
 		g_ptr_array_add(errors, g_strdup("cannot have a user/password and a token (--user/--pass, --auth, "

@@ -69,6 +69,7 @@ typedef enum ServerSettingBit {
 	SERVER_SET_PID_FILE = 1u << 22,
 	SERVER_SET_JETSTREAM = 1u << 23,
 	SERVER_SET_STORE_DIR = 1u << 24,
+	SERVER_SET_JS_LIMITS = 1u << 25,
 } ServerSettingBit;
 
 /* Everything natsim-server can be told, by its configuration file or its
@@ -103,6 +104,11 @@ typedef struct ServerSettings {
 	bool jetstream;
 	char *jetstream_where;     /* "FILE:LINE" or the flag that enabled it */
 	char *store_dir;
+	/* jetstream { sync_interval, max_memory_store, max_file_store } */
+	bool js_sync_always;
+	int64_t js_sync_interval_ns;  /* 0: default (2 minutes) */
+	int64_t js_max_memory_bytes;  /* 0: default */
+	int64_t js_max_storage_bytes; /* 0: default */
 } ServerSettings;
 
 /* Defaults: everything zero/NULL except logtime. */

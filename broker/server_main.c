@@ -10,7 +10,7 @@
  *
  * Exit status: 0 after a clean shutdown (or -h, -v, a valid -t); 1 when
  * the configuration is wrong or the server cannot start (a port in use,
- * JetStream asked for); 2 for a bad command line, with the usage.
+ * an unusable store directory); 2 for a bad command line, with the usage.
  */
 #include <errno.h>
 #include <signal.h>
@@ -92,9 +92,26 @@ serve(const ServerOptions *options, const ServerSettings *settings, const Broker
 	server_log_set_time(log, settings->logtime, settings->logtime_utc);
 	raise_descriptor_limit(log);
 
-	const char *host = broker_config->host;
+	/* JetStream's disk: the store directory (nats-server's default is
+	 * <temp dir>/nats); streams live under <store_dir>/jetstream/. */
+	BrokerConfig config = *broker_config;
+	BrokerStorage *storage = NULL;
+	g_autofree char *default_store = NULL;
+	if (config.jetstream) {
+		if (config.js_store_dir == NULL)
+			config.js_store_dir = default_store = g_build_filename(g_get_tmp_dir(), "nats", NULL);
+		storage = broker_storage_posix_create(config.js_store_dir, &error);
+		if (storage == NULL) {
+			server_log_fatal(log, "Can't start JetStream: %s", error->message);
+			server_log_destroy(log);
+			return 1;
+		}
+		config.storage = storage;
+	}
+
+	const char *host = config.host;
 	ServerLoopConfig loop_config = {
-		.broker = *broker_config,
+		.broker = config,
 		.host = host,
 		.port = settings->port < 0 ? 0 : settings->port == 0 ? 4222 : (uint16_t)settings->port,
 		.http = settings->http_port != 0,
@@ -102,9 +119,19 @@ serve(const ServerOptions *options, const ServerSettings *settings, const Broker
 		.http_port = settings->http_port < 0 ? 0 : (uint16_t)settings->http_port,
 		.log = log,
 	};
+	if (config.jetstream) {
+		server_log_printf(log, BROKER_LOG_INFO, "Starting JetStream");
+		server_log_printf(log, BROKER_LOG_INFO, "  Store Directory: \"%s\"", config.js_store_dir);
+		if (config.js_sync_always)
+			server_log_printf(log, BROKER_LOG_INFO, "  Sync:            always (every write before its ack)");
+		else
+			server_log_printf(log, BROKER_LOG_INFO, "  Sync interval:   %" G_GINT64_FORMAT " ms",
+			    (config.js_sync_interval_ns > 0 ? config.js_sync_interval_ns : INT64_C(120000000000)) / 1000000);
+	}
 	ServerLoop *loop = server_loop_create(&loop_config, &error);
 	if (loop == NULL) {
 		server_log_fatal(log, "%s", error->message);
+		broker_storage_posix_destroy(storage);
 		server_log_destroy(log);
 		return 1;
 	}
@@ -120,13 +147,11 @@ serve(const ServerOptions *options, const ServerSettings *settings, const Broker
 	if (payload > SERVER_PAYLOAD_WARN_BYTES)
 		server_log_printf(log, BROKER_LOG_WARN,
 		    "Maximum payloads over 8.00 MB are generally discouraged and could lead to poor performance");
-	if (settings->store_dir != NULL)
-		server_log_printf(log, BROKER_LOG_WARN, "store_dir %s is ignored: JetStream is not available yet in natsim-server",
-		    settings->store_dir);
 	const char *pid_file = nonempty(settings->pid_file);
 	if (pid_file != NULL && !write_pid_file(pid_file, &error)) {
 		server_log_fatal(log, "Could not write pidfile: %s", error->message);
 		server_loop_destroy(loop);
+		broker_storage_posix_destroy(storage);
 		server_log_destroy(log);
 		return 1;
 	}
@@ -143,6 +168,7 @@ serve(const ServerOptions *options, const ServerSettings *settings, const Broker
 
 	server_log_printf(log, BROKER_LOG_INFO, "Initiating Shutdown...");
 	server_loop_destroy(loop);
+	broker_storage_posix_destroy(storage);
 	server_log_printf(log, BROKER_LOG_INFO, "Server Exiting..");
 	server_log_destroy(log);
 	return 0;
@@ -171,11 +197,6 @@ configure_and_serve(const ServerOptions *options)
 		goto done;
 	}
 	server_settings_merge(&settings, &options->settings);
-	if (settings.jetstream) {
-		fprintf(stderr, "natsim-server: %s: JetStream is not available yet in natsim-server; run without it\n",
-		    settings.jetstream_where != NULL ? settings.jetstream_where : "-js");
-		goto done;
-	}
 	BrokerConfig broker_config;
 	if (!server_settings_to_broker_config(&settings, &broker_config, errors)) {
 		print_lines(errors, "natsim-server: ");

@@ -108,7 +108,7 @@ static const char usage_text[] =
     "    -DVV                             Debug and verbose trace\n"
     "\n"
     "JetStream Options:\n"
-    "    -js, --jetstream                 Enable JetStream (not available yet in natsim-server)\n"
+    "    -js, --jetstream                 Enable JetStream functionality\n"
     "    -sd, --store_dir <dir>           Set the storage directory\n"
     "\n"
     "Authorization Options:\n"

@@ -569,6 +569,24 @@ test_jetstream(Fixture *f, gconstpointer data)
 	g_assert_cmpstr(f->s.store_dir, ==, "/tmp/x");
 	assert_error(f, "store_dir: /a\njetstream { store: /b }", "test.conf:2: Duplicate 'store_dir' configuration");
 	assert_error(f, "jetstream: maybe", "test.conf:1: Expected 'enabled' or 'disabled' for string value, got 'maybe'");
+	/* The block's limits and sync policy reach the broker's config. */
+	assert_ok(f, "jetstream { sync_interval: always, max_mem: \"2G\", max_file_store: 4096 }");
+	g_assert_true(f->s.js_sync_always);
+	g_assert_cmpint(f->s.js_max_memory_bytes, ==, INT64_C(2) << 30);
+	g_assert_cmpint(f->s.js_max_storage_bytes, ==, 4096);
+	assert_ok(f, "jetstream { sync: \"10s\", max_memory_store: 1KB }");
+	g_assert_false(f->s.js_sync_always);
+	g_assert_cmpint(f->s.js_sync_interval_ns, ==, INT64_C(10000000000));
+	g_assert_cmpint(f->s.js_max_memory_bytes, ==, 1024);
+	BrokerConfig bc;
+	g_autoptr(GPtrArray) errors = g_ptr_array_new_with_free_func(g_free);
+	g_assert_true(server_settings_to_broker_config(&f->s, &bc, errors));
+	g_assert_true(bc.jetstream);
+	g_assert_false(bc.js_sync_always);
+	g_assert_cmpint(bc.js_sync_interval_ns, ==, INT64_C(10000000000));
+	g_assert_cmpint(bc.js_max_memory_bytes, ==, 1024);
+	assert_error(f, "jetstream { max_mem: \"2X\" }", "test.conf:1: max_mem: sizes defined as strings must end in K, M, G, T");
+	assert_error(f, "jetstream { sync_interval: \"0s\" }", "test.conf:1: sync_interval: must be positive or \"always\"");
 }
 
 /* Unknown keys are errors (nats-server's "unknown field"); nats-server

@@ -11,6 +11,7 @@
 #include <string.h>
 
 #include "proto/assert.h"
+#include "sim/disk.h"
 #include "sim/net.h"
 
 typedef struct NodeConn NodeConn;
@@ -202,9 +203,20 @@ on_accept(void *ctx, SimEnd *end)
 	settle(bn);
 }
 
+/* Warnings and errors (a corrupt store found at start-up, a store that
+ * refused a write) go into the trace; the rest is noise there. */
+static void
+log_line(void *ctx, BrokerLogLevel level, const char *message)
+{
+	SimBrokerNode *bn = ctx;
+	if (level <= BROKER_LOG_WARN)
+		sim_node_trace(bn->node, "broker.log", TRACE_STR("level", level == BROKER_LOG_ERROR ? "error" : "warn"),
+		    TRACE_STR("msg", message));
+}
+
 static const BrokerCallbacks callbacks = {
 	.conn_wake = conn_wake,
-	.log = NULL,
+	.log = log_line,
 	.probe = probe_hit,
 };
 
@@ -215,6 +227,10 @@ node_start(SimNode *node, void *ctx)
 	bn->node = node;
 	bn->timer = 0;
 	bn->timer_at = INT64_MAX;
+	/* JetStream keeps its streams on the node's virtual disk, which is
+	 * all that survives a crash. */
+	if (bn->config.jetstream)
+		bn->config.storage = sim_disk_storage(sim_node_disk(node));
 	bn->broker = broker_create(&bn->config, sim_node_seed(node), sim_node_clock_ns(node), &callbacks, bn);
 	bn->listener = sim_net_listen(node, bn->port, on_accept, bn);
 	ASSERT(bn->listener != NULL);

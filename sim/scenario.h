@@ -13,6 +13,8 @@
 #include <stdbool.h>
 #include <stdint.h>
 
+#include <jansson.h>
+
 #include "broker/broker.h"
 
 typedef struct ScnPos {
@@ -44,6 +46,8 @@ typedef struct ScnBroker {
 	char *name;
 	uint16_t port;
 	BrokerConfig config; /* strings owned here */
+	uint64_t disk_capacity_bytes; /* 0: unlimited */
+	double torn_write_chance;     /* at a crash, per file with an unsynced tail */
 } ScnBroker;
 
 typedef struct ScnClient {
@@ -82,6 +86,18 @@ typedef enum ScnActionKind {
 	SCN_ACT_PAUSE,
 	SCN_ACT_DISCONNECT,
 	SCN_ACT_CLOSE,
+	/* JetStream (client actions) */
+	SCN_ACT_JS_PUBLISH,
+	SCN_ACT_STREAM_ADD,
+	SCN_ACT_STREAM_UPDATE,
+	SCN_ACT_STREAM_DELETE,
+	SCN_ACT_STREAM_PURGE,
+	SCN_ACT_CONSUMER_ADD,
+	SCN_ACT_CONSUMER_DELETE,
+	SCN_ACT_FETCH,
+	SCN_ACT_CONSUME,
+	SCN_ACT_STOP,
+	SCN_ACT_SUBSCRIBE_PUSH,
 	/* faults */
 	SCN_ACT_PARTITION,
 	SCN_ACT_HEAL,
@@ -90,7 +106,31 @@ typedef enum ScnActionKind {
 	SCN_ACT_RESET,
 	SCN_ACT_LATENCY,
 	SCN_ACT_CLOCK,
+	SCN_ACT_CORRUPT, /* flip random bits on a node's disk */
+	SCN_ACT_DISK_FAIL, /* the next N disk writes of a node fail */
 } ScnActionKind;
+
+/* What a consuming client does with each JetStream message it gets
+ * (`acks ...` on fetch, consume and subscribe-push). */
+typedef enum ScnAckMode {
+	SCN_ACKS_NOW = 0,  /* +ACK at once (the default) */
+	SCN_ACKS_NEVER,
+	SCN_ACKS_AFTER,    /* +ACK after delay_ns */
+	SCN_ACKS_SYNC,     /* +ACK with a reply (double ack) */
+	SCN_ACKS_NAK,      /* -NAK [delay] the first `first` deliveries (0: all), then +ACK */
+	SCN_ACKS_TERM,     /* +TERM seq `seq` (0: any) or at delivery `on_delivery`; others acked */
+	SCN_ACKS_PROGRESS, /* +WPI every delay_ns for for_ns, then +ACK */
+} ScnAckMode;
+
+typedef struct ScnAcks {
+	ScnAckMode mode;
+	int64_t delay_ns;
+	int64_t for_ns;
+	uint64_t first;
+	uint64_t seq;
+	uint64_t on_delivery;
+	char *reason; /* TERM reason (2.10) */
+} ScnAcks;
 
 typedef struct ScnAction {
 	ScnPos pos;
@@ -111,6 +151,12 @@ typedef struct ScnAction {
 	int64_t jitter_ns;
 	bool one_way;
 	uint32_t index;      /* file order, to break time ties */
+	/* JetStream */
+	char *stream, *consumer;
+	json_t *config;      /* stream / consumer config, or purge / fetch body */
+	uint32_t fails_code; /* API action: the err_code it must fail with (0: must succeed) */
+	ScnAcks acks;
+	int64_t until_ns;    /* consume: stop at this time (0: never) */
 } ScnAction;
 
 typedef enum ScnExpectKind {
@@ -126,6 +172,17 @@ typedef enum ScnExpectKind {
 	SCN_EXP_PROBE,
 	SCN_EXP_MONITOR,
 	SCN_EXP_NEVER_RECEIVES,
+	/* JetStream */
+	SCN_EXP_JS_GETS_SEQ,      /* W gets STREAM seq N [delivery K] [time] [times N] */
+	SCN_EXP_JS_GETS_COUNT,    /* W gets STREAM messages|deliveries|redeliveries N | between A and B */
+	SCN_EXP_JS_ALL,           /* W1 + W2 get STREAM all exactly once | at least once */
+	SCN_EXP_JS_PUBACKS,       /* W pubacks N [duplicates D] */
+	SCN_EXP_JS_PUBLISH_FAILS, /* W publish fails CODE [times N] */
+	SCN_EXP_JS_ADVISORY,      /* W advisory KIND STREAM [CONSUMER] [seq N] [time] [times N] */
+	SCN_EXP_JS_FETCH_STATUS,  /* W fetch status CODE [times N] */
+	SCN_EXP_JS_STREAM_INFO,   /* B stream NAME PATH OP VALUE [at TIME] */
+	SCN_EXP_JS_CONSUMER_INFO, /* B consumer STREAM NAME PATH OP VALUE [at TIME] */
+	SCN_EXP_BROKER_LOG,       /* B logs "TEXT" [times N] (warnings and errors) */
 } ScnExpectKind;
 
 typedef enum ScnOp { SCN_OP_EQ = 1, SCN_OP_NE, SCN_OP_LT, SCN_OP_LE, SCN_OP_GT, SCN_OP_GE } ScnOp;
@@ -162,6 +219,10 @@ typedef struct ScnExpect {
 	bool at_end;
 	bool has_seed;       /* `when seed N`: checked only in that seed's run */
 	uint64_t only_seed;
+	/* JetStream */
+	char *stream, *consumer;
+	uint64_t seq, delivery; /* 0: any */
+	bool at_least_once;     /* SCN_EXP_JS_ALL */
 } ScnExpect;
 
 typedef struct ScnLet {

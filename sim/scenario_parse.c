@@ -43,12 +43,16 @@ typedef struct Parser {
 	bool failed;
 	int64_t prev_at_ns;
 	uint32_t action_index;
+	GHashTable *streams;   /* names added by `add stream` so far (set) */
+	GHashTable *consumers; /* "STREAM/NAME" added by `add consumer` so far (set) */
 } Parser;
 
 static const char *const reserved[] = {
 	"broker", "client", "link", "run", "let", "at", "expect", "subscribe", "unsubscribe", "publish",
 	"request", "reply", "flush", "pause", "disconnect", "close", "partition", "heal", "crash", "restart",
 	"reset", "latency", "clock", "each", "of", "never", "receives", "receive", "on", "queue",
+	"js-publish", "add", "update", "delete", "purge", "fetch", "consume", "stop", "subscribe-push", "corrupt",
+	"disk-fail", "stream", "consumer", "gets", "get", "pubacks", "advisory", "logs",
 };
 
 /* ---- errors ---- */
@@ -602,6 +606,25 @@ parse_broker(Parser *p)
 			ok = parse_text(p, "a password", (char **)&c->password);
 		} else if (is_word(key, "token")) {
 			ok = parse_text(p, "a token", (char **)&c->token);
+		} else if (is_word(key, "jetstream")) {
+			c->jetstream = true;
+			ok = true;
+		} else if (is_word(key, "sync")) {
+			if (accept_word(p, "always")) {
+				c->js_sync_always = true;
+				ok = true;
+			} else {
+				ok = parse_duration(p, "'always' or an interval", &c->js_sync_interval_ns) &&
+				    (c->js_sync_interval_ns > 0 ? true : fail_at(p, key->col, "the sync interval must be positive"));
+			}
+		} else if (is_word(key, "max_memory") || is_word(key, "max_storage")) {
+			ok = parse_size(p, "a size", &v);
+			*(is_word(key, "max_memory") ? &c->js_max_memory_bytes : &c->js_max_storage_bytes) = (int64_t)MIN(v, INT64_MAX);
+		} else if (is_word(key, "disk")) {
+			ok = parse_size(p, "a disk capacity", &b->disk_capacity_bytes) &&
+			    (b->disk_capacity_bytes > 0 ? true : fail_at(p, key->col, "a disk holds at least 1 byte"));
+		} else if (is_word(key, "torn_writes")) {
+			ok = parse_fraction(p, "a chance between 0 and 1", &b->torn_write_chance);
 		} else {
 			return fail_at(p, key->col, "unknown broker option '%s'", key->text);
 		}
@@ -612,6 +635,9 @@ parse_broker(Parser *p)
 		return fail_at(p, name->col, "a broker takes a user or a token, not both");
 	if ((c->user == NULL) != (c->password == NULL))
 		return fail_at(p, name->col, "user and password go together");
+	if (!c->jetstream && (c->js_sync_always || c->js_sync_interval_ns || c->js_max_memory_bytes ||
+	    c->js_max_storage_bytes))
+		return fail_at(p, name->col, "sync, max_memory and max_storage need 'jetstream'");
 	return true;
 }
 
@@ -803,6 +829,9 @@ static const struct {
 	{ "subscribe", SCN_ACT_SUBSCRIBE }, { "unsubscribe", SCN_ACT_UNSUBSCRIBE }, { "publish", SCN_ACT_PUBLISH },
 	{ "request", SCN_ACT_REQUEST }, { "reply", SCN_ACT_REPLY }, { "flush", SCN_ACT_FLUSH },
 	{ "pause", SCN_ACT_PAUSE }, { "disconnect", SCN_ACT_DISCONNECT }, { "close", SCN_ACT_CLOSE },
+	{ "js-publish", SCN_ACT_JS_PUBLISH }, { "add", SCN_ACT_STREAM_ADD }, { "update", SCN_ACT_STREAM_UPDATE },
+	{ "delete", SCN_ACT_STREAM_DELETE }, { "purge", SCN_ACT_STREAM_PURGE }, { "fetch", SCN_ACT_FETCH },
+	{ "consume", SCN_ACT_CONSUME }, { "stop", SCN_ACT_STOP }, { "subscribe-push", SCN_ACT_SUBSCRIBE_PUSH },
 };
 
 static const struct {
@@ -812,7 +841,7 @@ static const struct {
 } fault_actions[] = {
 	{ "partition", SCN_ACT_PARTITION, 2 }, { "heal", SCN_ACT_HEAL, 2 }, { "crash", SCN_ACT_CRASH, 1 },
 	{ "restart", SCN_ACT_RESTART, 1 }, { "reset", SCN_ACT_RESET, 2 }, { "latency", SCN_ACT_LATENCY, 2 },
-	{ "clock", SCN_ACT_CLOCK, 1 },
+	{ "clock", SCN_ACT_CLOCK, 1 }, { "corrupt", SCN_ACT_CORRUPT, 1 }, { "disk-fail", SCN_ACT_DISK_FAIL, 1 },
 };
 
 static void
@@ -825,6 +854,11 @@ action_free(ScnAction *a)
 	g_free(a->queue);
 	g_free(a->payload);
 	g_free(a->reply);
+	g_free(a->stream);
+	g_free(a->consumer);
+	g_free(a->acks.reason);
+	if (a->config != NULL)
+		json_decref(a->config);
 	if (a->headers != NULL) {
 		for (guint k = 0; k < a->headers->len; k++) {
 			ScnHeader *h = &g_array_index(a->headers, ScnHeader, k);
@@ -834,6 +868,582 @@ action_free(ScnAction *a)
 		g_array_free(a->headers, TRUE);
 	}
 	g_free(a);
+}
+
+/* ---- JetStream actions ---- */
+
+static bool
+parse_err_code(Parser *p, uint32_t *out)
+{
+	uint64_t v;
+	if (!parse_count(p, "an err_code like 10058", &v))
+		return false;
+	if (v == 0 || v > UINT32_MAX)
+		return fail_at(p, end_col(p), "an err_code is a positive number");
+	*out = (uint32_t)v;
+	return true;
+}
+
+/* A stream or consumer name as nats-server accepts it: no blanks, '.',
+ * '*', '>', path separators. */
+static bool
+parse_js_name(Parser *p, const char *what, char **out)
+{
+	Tok *t = expect_any(p, what);
+	if (t == NULL)
+		return false;
+	if (t->kind != TOK_WORD || t->len == 0 || strpbrk(t->text, ".*>/\\") != NULL)
+		return fail_at(p, t->col, "'%s' is not a %s (no '.', '*', '>', '/' or '\\')", t->text, what);
+	g_free(*out);
+	*out = g_strdup(t->text);
+	return true;
+}
+
+static bool
+parse_known_stream(Parser *p, char **out)
+{
+	Tok *t = peek(p);
+	if (!parse_js_name(p, "stream name", out))
+		return false;
+	if (!g_hash_table_contains(p->streams, *out))
+		return fail_at(p, t->col, "unknown stream '%s' (no earlier 'add stream %s')", *out, *out);
+	return true;
+}
+
+static bool
+parse_known_consumer(Parser *p, const char *stream, char **out)
+{
+	Tok *t = peek(p);
+	if (!parse_js_name(p, "consumer name", out))
+		return false;
+	char *key = g_strdup_printf("%s/%s", stream, *out);
+	bool known = g_hash_table_contains(p->consumers, key);
+	g_free(key);
+	if (!known)
+		return fail_at(p, t->col, "unknown consumer '%s' on stream '%s' (no earlier 'add consumer %s %s')", *out,
+		    stream, stream, *out);
+	return true;
+}
+
+/* "a,b,c" into a JSON array of subjects (or durations when durations). */
+static bool
+parse_list(Parser *p, const char *what, bool durations, json_t **out)
+{
+	Tok *t = expect_any(p, what);
+	if (t == NULL)
+		return false;
+	json_t *arr = json_array();
+	char **parts = g_strsplit(t->text, ",", -1);
+	bool ok = parts[0] != NULL;
+	for (int k = 0; parts[k] != NULL && ok; k++) {
+		if (durations) {
+			int64_t ns;
+			ok = duration_from(parts[k], &ns) && ns > 0;
+			if (ok)
+				json_array_append_new(arr, json_integer(ns));
+			else
+				fail_at(p, t->col, "'%s' is not a positive duration", parts[k]);
+		} else {
+			ok = proto_subject_valid(parts[k], strlen(parts[k]));
+			if (ok)
+				json_array_append_new(arr, json_string(parts[k]));
+			else
+				fail_at(p, t->col, "'%s' is not a valid subject", parts[k]);
+		}
+	}
+	g_strfreev(parts);
+	if (!ok) {
+		json_decref(arr);
+		return false;
+	}
+	*out = arr;
+	return true;
+}
+
+/* One of words (NULL-terminated) as a JSON string. */
+static bool
+parse_enum(Parser *p, const char *const *words, json_t **out)
+{
+	Tok *t = expect_any(p, "a value");
+	if (t == NULL)
+		return false;
+	GString *all = g_string_new(NULL);
+	for (int k = 0; words[k] != NULL; k++) {
+		if (is_word(t, words[k])) {
+			g_string_free(all, TRUE);
+			*out = json_string(words[k]);
+			return true;
+		}
+		g_string_append_printf(all, "%s%s", k ? ", " : "", words[k]);
+	}
+	fail_at(p, t->col, "expected one of %s, found '%s'", all->str, t->text);
+	g_string_free(all, TRUE);
+	return false;
+}
+
+typedef enum { OPT_COUNT, OPT_SIZE, OPT_DURATION, OPT_FLAG, OPT_TEXT, OPT_SUBJECTS, OPT_DURATIONS, OPT_ENUM,
+	OPT_SUBJECT } OptType;
+
+typedef struct JsOpt {
+	const char *word;
+	const char *field;
+	OptType type;
+	const char *const *words; /* OPT_ENUM */
+} JsOpt;
+
+static const char *const storage_words[] = { "file", "memory", NULL };
+static const char *const retention_words[] = { "limits", "interest", "workqueue", NULL };
+static const char *const discard_words[] = { "old", "new", NULL };
+static const char *const ack_words[] = { "explicit", "all", "none", NULL };
+static const char *const replay_words[] = { "instant", "original", NULL };
+
+static const JsOpt stream_opts[] = {
+	{ "subjects", "subjects", OPT_SUBJECTS, NULL },
+	{ "storage", "storage", OPT_ENUM, storage_words },
+	{ "retention", "retention", OPT_ENUM, retention_words },
+	{ "max_msgs", "max_msgs", OPT_COUNT, NULL },
+	{ "max_bytes", "max_bytes", OPT_SIZE, NULL },
+	{ "max_age", "max_age", OPT_DURATION, NULL },
+	{ "max_msgs_per_subject", "max_msgs_per_subject", OPT_COUNT, NULL },
+	{ "max_msg_size", "max_msg_size", OPT_SIZE, NULL },
+	{ "max_consumers", "max_consumers", OPT_COUNT, NULL },
+	{ "discard", "discard", OPT_ENUM, discard_words },
+	{ "discard_new_per_subject", "discard_new_per_subject", OPT_FLAG, NULL },
+	{ "duplicate_window", "duplicate_window", OPT_DURATION, NULL },
+	{ "allow_rollup", "allow_rollup_hdrs", OPT_FLAG, NULL },
+	{ "allow_direct", "allow_direct", OPT_FLAG, NULL },
+	{ "deny_delete", "deny_delete", OPT_FLAG, NULL },
+	{ "deny_purge", "deny_purge", OPT_FLAG, NULL },
+	{ "sealed", "sealed", OPT_FLAG, NULL },
+	{ "no_ack", "no_ack", OPT_FLAG, NULL },
+	{ "description", "description", OPT_TEXT, NULL },
+	{ NULL, NULL, 0, NULL },
+};
+
+static const JsOpt consumer_opts[] = {
+	{ "ack", "ack_policy", OPT_ENUM, ack_words },
+	{ "ack_wait", "ack_wait", OPT_DURATION, NULL },
+	{ "max_deliver", "max_deliver", OPT_COUNT, NULL },
+	{ "backoff", "backoff", OPT_DURATIONS, NULL },
+	{ "filter", "filter_subject", OPT_SUBJECT, NULL },
+	{ "max_ack_pending", "max_ack_pending", OPT_COUNT, NULL },
+	{ "max_waiting", "max_waiting", OPT_COUNT, NULL },
+	{ "heartbeat", "idle_heartbeat", OPT_DURATION, NULL },
+	{ "flow_control", "flow_control", OPT_FLAG, NULL },
+	{ "inactive_threshold", "inactive_threshold", OPT_DURATION, NULL },
+	{ "headers_only", "headers_only", OPT_FLAG, NULL },
+	{ "max_batch", "max_batch", OPT_COUNT, NULL },
+	{ "max_expires", "max_expires", OPT_DURATION, NULL },
+	{ "max_bytes", "max_bytes", OPT_SIZE, NULL },
+	{ "replay", "replay_policy", OPT_ENUM, replay_words },
+	{ "group", "deliver_group", OPT_TEXT, NULL },
+	{ "description", "description", OPT_TEXT, NULL },
+	{ NULL, NULL, 0, NULL },
+};
+
+/* Parses one option of table into config; false (with the error set)
+ * when it is not in the table or its value is wrong. */
+static bool
+parse_js_opt(Parser *p, const Tok *key, const JsOpt *table, json_t *config)
+{
+	for (const JsOpt *o = table; o->word != NULL; o++) {
+		if (!is_word(key, o->word))
+			continue;
+		uint64_t v = 0;
+		int64_t d = 0;
+		char *text = NULL;
+		json_t *value = NULL;
+		switch (o->type) {
+		case OPT_COUNT:
+			if (!parse_count(p, "a number", &v))
+				return false;
+			value = json_integer((json_int_t)MIN(v, (uint64_t)INT64_MAX));
+			break;
+		case OPT_SIZE:
+			if (!parse_size(p, "a size", &v))
+				return false;
+			value = json_integer((json_int_t)MIN(v, (uint64_t)INT64_MAX));
+			break;
+		case OPT_DURATION:
+			if (!parse_duration(p, "a duration", &d))
+				return false;
+			value = json_integer(d);
+			break;
+		case OPT_FLAG:
+			value = json_true();
+			break;
+		case OPT_TEXT:
+			if (!parse_text(p, "a text", &text))
+				return false;
+			value = json_string(text);
+			g_free(text);
+			break;
+		case OPT_SUBJECT:
+			if (!parse_subject(p, "a subject", true, &text))
+				return false;
+			value = json_string(text);
+			g_free(text);
+			break;
+		case OPT_SUBJECTS:
+			if (!parse_list(p, "subjects like orders.*,audit.>", false, &value))
+				return false;
+			break;
+		case OPT_DURATIONS:
+			if (!parse_list(p, "durations like 1s,5s,30s", true, &value))
+				return false;
+			break;
+		case OPT_ENUM:
+			if (!parse_enum(p, o->words, &value))
+				return false;
+			break;
+		}
+		json_object_set_new(config, o->field, value);
+		return true;
+	}
+	return fail_at(p, key->col, "unknown option '%s'", key->text);
+}
+
+/* acks now | never | after DUR | sync | nak [first N] [delay DUR] |
+ * term [seq N] [on-delivery K] [reason TEXT] | progress every DUR for DUR */
+static bool
+parse_acks(Parser *p, ScnAcks *acks)
+{
+	Tok *t = expect_any(p, "an ack behaviour (now, never, after, sync, nak, term, progress)");
+	if (t == NULL)
+		return false;
+	if (is_word(t, "now")) {
+		acks->mode = SCN_ACKS_NOW;
+	} else if (is_word(t, "never")) {
+		acks->mode = SCN_ACKS_NEVER;
+	} else if (is_word(t, "sync")) {
+		acks->mode = SCN_ACKS_SYNC;
+	} else if (is_word(t, "after")) {
+		acks->mode = SCN_ACKS_AFTER;
+		return parse_duration(p, "a delay", &acks->delay_ns);
+	} else if (is_word(t, "nak")) {
+		acks->mode = SCN_ACKS_NAK;
+		for (;;) {
+			if (accept_word(p, "first")) {
+				if (!parse_count(p, "a number of deliveries", &acks->first))
+					return false;
+			} else if (accept_word(p, "delay")) {
+				if (!parse_duration(p, "a delay", &acks->delay_ns))
+					return false;
+			} else {
+				return true;
+			}
+		}
+	} else if (is_word(t, "term")) {
+		acks->mode = SCN_ACKS_TERM;
+		for (;;) {
+			if (accept_word(p, "seq")) {
+				if (!parse_count(p, "a stream sequence", &acks->seq))
+					return false;
+			} else if (accept_word(p, "on-delivery")) {
+				if (!parse_count(p, "a delivery count", &acks->on_delivery))
+					return false;
+				if (acks->on_delivery == 0)
+					return fail_at(p, t->col, "deliveries count from 1");
+			} else if (accept_word(p, "reason")) {
+				if (!parse_text(p, "a reason", &acks->reason))
+					return false;
+			} else {
+				return true;
+			}
+		}
+	} else if (is_word(t, "progress")) {
+		acks->mode = SCN_ACKS_PROGRESS;
+		if (!expect_word(p, "every") || !parse_duration(p, "an interval", &acks->delay_ns) ||
+		    !expect_word(p, "for") || !parse_duration(p, "a duration", &acks->for_ns))
+			return false;
+		if (acks->delay_ns <= 0)
+			return fail_at(p, t->col, "progress needs a positive interval");
+	} else {
+		return fail_at(p, t->col, "unknown ack behaviour '%s' (now, never, after, sync, nak, term, progress)",
+		    t->text);
+	}
+	return true;
+}
+
+/* fetch / consume options into a pull request body (and acks, until). */
+static bool
+parse_pull(Parser *p, ScnAction *a)
+{
+	a->config = json_object();
+	json_object_set_new(a->config, "batch", json_integer(1));
+	Tok *t;
+	while ((t = next(p)) != NULL) {
+		uint64_t v;
+		int64_t d;
+		if (is_word(t, "batch")) {
+			if (!parse_count(p, "a batch size", &v))
+				return false;
+			if (v == 0 || v > 1000000)
+				return fail_at(p, t->col, "a batch is 1..1000000");
+			json_object_set_new(a->config, "batch", json_integer((json_int_t)v));
+		} else if (is_word(t, "expires")) {
+			if (!parse_duration(p, "a duration", &d))
+				return false;
+			json_object_set_new(a->config, "expires", json_integer(d));
+		} else if (is_word(t, "no_wait")) {
+			json_object_set_new(a->config, "no_wait", json_true());
+		} else if (is_word(t, "max_bytes")) {
+			if (!parse_size(p, "a size", &v))
+				return false;
+			json_object_set_new(a->config, "max_bytes", json_integer((json_int_t)MIN(v, (uint64_t)INT64_MAX)));
+		} else if (is_word(t, "heartbeat")) {
+			if (!parse_duration(p, "a duration", &d))
+				return false;
+			json_object_set_new(a->config, "idle_heartbeat", json_integer(d));
+		} else if (is_word(t, "until") && a->kind == SCN_ACT_CONSUME) {
+			if (!parse_duration(p, "a time", &a->until_ns))
+				return false;
+			if (a->until_ns < a->at_ns)
+				return fail_at(p, t->col, "'until' is before the line's own time");
+		} else if (is_word(t, "acks")) {
+			if (!parse_acks(p, &a->acks))
+				return false;
+		} else {
+			return fail_at(p, t->col, "unknown %s option '%s'", a->kind == SCN_ACT_FETCH ? "fetch" : "consume",
+			    t->text);
+		}
+	}
+	return true;
+}
+
+static bool
+parse_js_publish(Parser *p, ScnAction *a)
+{
+	if (!parse_subject(p, "a subject", false, &a->subject))
+		return false;
+	a->count = 1;
+	Tok *t = peek(p);
+	static const char *const keys[] = { "count", "rate", "every", "size", "msg-id", "header", "expect-stream",
+		"expect-last-seq", "expect-last-subject-seq", "expect-last-msg-id", "rollup", NULL };
+	bool is_key = false;
+	for (int k = 0; t != NULL && keys[k] != NULL; k++)
+		is_key |= is_word(t, keys[k]);
+	if (t != NULL && !is_key && !parse_payload(p, &a->payload, &a->payload_len))
+		return false;
+	while ((t = next(p)) != NULL) {
+		const char *header = NULL;
+		char *value = NULL;
+		if (is_word(t, "count")) {
+			if (!parse_count(p, "a count", &a->count))
+				return false;
+			if (a->count == 0)
+				return fail_at(p, t->col, "count must be at least 1");
+			continue;
+		} else if (is_word(t, "rate")) {
+			Tok *r = expect_any(p, "a rate like 1000/s");
+			if (r == NULL)
+				return false;
+			char *slash = strchr(r->text, '/');
+			uint64_t n;
+			char *num = slash ? g_strndup(r->text, (gsize)(slash - r->text)) : NULL;
+			bool ok = slash && count_from(num, &n) && n > 0 && (strcmp(slash, "/s") == 0 || strcmp(slash, "/m") == 0);
+			g_free(num);
+			if (!ok)
+				return fail_at(p, r->col, "'%s' is not a rate (N/s or N/m)", r->text);
+			a->interval_ns = (strcmp(slash, "/s") == 0 ? INT64_C(1000000000) : INT64_C(60000000000)) / (int64_t)n;
+			if (a->interval_ns == 0)
+				return fail_at(p, r->col, "'%s' is faster than one per nanosecond", r->text);
+			continue;
+		} else if (is_word(t, "every")) {
+			if (!parse_duration(p, "an interval", &a->interval_ns))
+				return false;
+			continue;
+		} else if (is_word(t, "size")) {
+			if (!parse_size(p, "a payload size", &a->size))
+				return false;
+			if (a->size > 64 * 1024 * 1024)
+				return fail_at(p, t->col, "a payload is at most 64MiB");
+			continue;
+		} else if (is_word(t, "header")) {
+			ScnHeader h = { NULL, NULL };
+			if (!parse_text(p, "a header key", &h.key) || !parse_text(p, "a header value", &h.value)) {
+				g_free(h.key);
+				return false;
+			}
+			if (a->headers == NULL)
+				a->headers = g_array_new(FALSE, FALSE, sizeof(ScnHeader));
+			g_array_append_val(a->headers, h);
+			continue;
+		} else if (is_word(t, "msg-id")) {
+			header = "Nats-Msg-Id";
+		} else if (is_word(t, "expect-stream")) {
+			header = "Nats-Expected-Stream";
+		} else if (is_word(t, "expect-last-seq")) {
+			header = "Nats-Expected-Last-Sequence";
+		} else if (is_word(t, "expect-last-subject-seq")) {
+			header = "Nats-Expected-Last-Subject-Sequence";
+		} else if (is_word(t, "expect-last-msg-id")) {
+			header = "Nats-Expected-Last-Msg-Id";
+		} else if (is_word(t, "rollup")) {
+			header = "Nats-Rollup";
+		} else {
+			return fail_at(p, t->col, "unknown js-publish option '%s'", t->text);
+		}
+		if (!parse_text(p, "a value", &value))
+			return false;
+		if (strcmp(header, "Nats-Rollup") == 0 && strcmp(value, "sub") != 0 && strcmp(value, "all") != 0) {
+			g_free(value);
+			return fail_at(p, t->col, "rollup is 'sub' or 'all'");
+		}
+		ScnHeader h = { g_strdup(header), value };
+		if (a->headers == NULL)
+			a->headers = g_array_new(FALSE, FALSE, sizeof(ScnHeader));
+		g_array_append_val(a->headers, h);
+	}
+	return true;
+}
+
+static bool
+parse_js_action(Parser *p, ScnAction *a, const Tok *verb)
+{
+	Tok *t;
+	switch (a->kind) {
+	case SCN_ACT_JS_PUBLISH:
+		return parse_js_publish(p, a);
+	case SCN_ACT_STREAM_ADD:
+	case SCN_ACT_STREAM_UPDATE:
+	case SCN_ACT_STREAM_DELETE:
+	case SCN_ACT_STREAM_PURGE: {
+		bool add = a->kind == SCN_ACT_STREAM_ADD;
+		Tok *what = expect_any(p, add || a->kind == SCN_ACT_STREAM_DELETE ? "'stream' or 'consumer'" : "'stream'");
+		if (what == NULL)
+			return false;
+		if (is_word(what, "consumer") && (add || a->kind == SCN_ACT_STREAM_DELETE)) {
+			a->kind = add ? SCN_ACT_CONSUMER_ADD : SCN_ACT_CONSUMER_DELETE;
+			if (!parse_known_stream(p, &a->stream))
+				return false;
+			if (!add) {
+				if (!parse_known_consumer(p, a->stream, &a->consumer))
+					return false;
+				if (accept_word(p, "fails") && !parse_err_code(p, &a->fails_code))
+					return false;
+				return at_end(p);
+			}
+			if (!parse_js_name(p, "consumer name", &a->consumer))
+				return false;
+			a->config = json_object();
+			bool ephemeral = false, push = false;
+			while ((t = next(p)) != NULL) {
+				if (is_word(t, "ephemeral")) {
+					ephemeral = true;
+				} else if (is_word(t, "pull")) {
+					push = false;
+				} else if (is_word(t, "push")) {
+					char *subject = NULL;
+					if (!parse_subject(p, "a deliver subject", false, &subject))
+						return false;
+					json_object_set_new(a->config, "deliver_subject", json_string(subject));
+					g_free(subject);
+					push = true;
+				} else if (is_word(t, "deliver")) {
+					Tok *d = expect_any(p, "a deliver policy");
+					if (d == NULL)
+						return false;
+					uint64_t n;
+					if (is_word(d, "all") || is_word(d, "last") || is_word(d, "new") ||
+					    is_word(d, "last_per_subject")) {
+						json_object_set_new(a->config, "deliver_policy", json_string(d->text));
+					} else if (is_word(d, "start_seq")) {
+						if (!parse_count(p, "a stream sequence", &n))
+							return false;
+						json_object_set_new(a->config, "deliver_policy", json_string("by_start_sequence"));
+						json_object_set_new(a->config, "opt_start_seq", json_integer((json_int_t)n));
+					} else {
+						return fail_at(p, d->col,
+						    "expected all, last, new, last_per_subject or start_seq N, found '%s'", d->text);
+					}
+				} else if (is_word(t, "fails")) {
+					if (!parse_err_code(p, &a->fails_code))
+						return false;
+				} else if (!parse_js_opt(p, t, consumer_opts, a->config)) {
+					return false;
+				}
+			}
+			(void)push;
+			json_object_set_new(a->config, ephemeral ? "name" : "durable_name", json_string(a->consumer));
+			if (!json_object_get(a->config, "ack_policy"))
+				json_object_set_new(a->config, "ack_policy", json_string("explicit"));
+			if (a->fails_code == 0)
+				g_hash_table_add(p->consumers, g_strdup_printf("%s/%s", a->stream, a->consumer));
+			return true;
+		}
+		if (!is_word(what, "stream"))
+			return fail_at(p, what->col, "expected %s, found '%s'",
+			    add || a->kind == SCN_ACT_STREAM_DELETE ? "'stream' or 'consumer'" : "'stream'", what->text);
+		if (add) {
+			if (!parse_js_name(p, "stream name", &a->stream))
+				return false;
+		} else if (!parse_known_stream(p, &a->stream)) {
+			return false;
+		}
+		a->config = json_object();
+		while ((t = next(p)) != NULL) {
+			if (is_word(t, "fails")) {
+				if (!parse_err_code(p, &a->fails_code))
+					return false;
+			} else if (a->kind == SCN_ACT_STREAM_PURGE) {
+				uint64_t n;
+				char *subject = NULL;
+				if (is_word(t, "filter")) {
+					if (!parse_subject(p, "a subject", true, &subject))
+						return false;
+					json_object_set_new(a->config, "filter", json_string(subject));
+					g_free(subject);
+				} else if (is_word(t, "keep") || is_word(t, "seq")) {
+					if (!parse_count(p, "a number", &n))
+						return false;
+					json_object_set_new(a->config, t->text, json_integer((json_int_t)n));
+				} else {
+					return fail_at(p, t->col, "unknown purge option '%s' (filter, keep, seq, fails)", t->text);
+				}
+			} else if (a->kind == SCN_ACT_STREAM_DELETE) {
+				return fail_at(p, t->col, "unexpected '%s'", t->text);
+			} else if (!parse_js_opt(p, t, stream_opts, a->config)) {
+				return false;
+			}
+		}
+		if (add || a->kind == SCN_ACT_STREAM_UPDATE)
+			json_object_set_new(a->config, "name", json_string(a->stream));
+		if (add && a->fails_code == 0)
+			g_hash_table_add(p->streams, g_strdup(a->stream));
+		return true;
+	}
+	case SCN_ACT_FETCH:
+	case SCN_ACT_CONSUME:
+		if (!parse_known_stream(p, &a->stream) || !parse_known_consumer(p, a->stream, &a->consumer))
+			return false;
+		return parse_pull(p, a);
+	case SCN_ACT_STOP:
+		if (!parse_known_stream(p, &a->stream) || !parse_known_consumer(p, a->stream, &a->consumer))
+			return false;
+		return at_end(p);
+	case SCN_ACT_SUBSCRIBE_PUSH:
+		if (!parse_subject(p, "a deliver subject", false, &a->subject))
+			return false;
+		while ((t = next(p)) != NULL) {
+			if (is_word(t, "queue")) {
+				if (!parse_text(p, "a queue name", &a->queue))
+					return false;
+			} else if (is_word(t, "heartbeat")) {
+				if (!parse_duration(p, "a duration", &a->duration_ns))
+					return false;
+			} else if (is_word(t, "acks")) {
+				if (!parse_acks(p, &a->acks))
+					return false;
+			} else {
+				return fail_at(p, t->col, "unknown subscribe-push option '%s'", t->text);
+			}
+		}
+		return true;
+	default:
+		(void)verb;
+		UNREACHABLE();
+	}
 }
 
 static bool
@@ -953,7 +1563,7 @@ parse_client_action(Parser *p, ScnAction *a, const Tok *verb)
 		(void)verb;
 		return at_end(p);
 	default:
-		UNREACHABLE();
+		return parse_js_action(p, a, verb);
 	}
 }
 
@@ -1010,6 +1620,14 @@ parse_at(Parser *p)
 			ok = j != NULL && (j->text[0] == '+' && duration_from(j->text + 1, &a->duration_ns)
 			    ? true : fail_at(p, j->col, "a clock jump goes forward: '+DURATION'"));
 		}
+		if (a->kind == SCN_ACT_CORRUPT || a->kind == SCN_ACT_DISK_FAIL) {
+			a->count = 1;
+			if (find_broker(p, a->actors->pdata[0]) == NULL)
+				ok = fail_at(p, w->col, "'%s' works on a broker's disk", w->text);
+			else if (accept_word(p, "count"))
+				ok = parse_count(p, "a count", &a->count) &&
+				    (a->count > 0 ? true : fail_at(p, w->col, "count must be at least 1"));
+		}
 		if (a->kind == SCN_ACT_CRASH || a->kind == SCN_ACT_RESTART) {
 			if (find_broker(p, a->actors->pdata[0]) == NULL && find_client(p, a->actors->pdata[0]) == NULL)
 				ok = fail_at(p, w->col, "unknown node");
@@ -1056,8 +1674,12 @@ parse_at(Parser *p)
 	int64_t last = at;
 	if (a->kind == SCN_ACT_PUBLISH && a->count > 1)
 		last = at + a->interval_ns * (int64_t)(a->count - 1);
+	if (a->kind == SCN_ACT_JS_PUBLISH && a->count > 1)
+		last = at + a->interval_ns * (int64_t)(a->count - 1);
 	if (a->kind == SCN_ACT_PAUSE || a->kind == SCN_ACT_REQUEST)
 		last = at + a->duration_ns;
+	if (a->kind == SCN_ACT_CONSUME && a->until_ns > 0)
+		last = MAX(at, a->until_ns);
 	p->scn->last_time_ns = MAX(p->scn->last_time_ns, last);
 	return true;
 }
@@ -1077,6 +1699,8 @@ expect_free(ScnExpect *e)
 	g_free(e->name);
 	g_free(e->path);
 	g_free(e->value);
+	g_free(e->stream);
+	g_free(e->consumer);
 	g_free(e);
 }
 
@@ -1105,6 +1729,160 @@ parse_on_subject(Parser *p, ScnExpect *e)
 	if (accept_word(p, "on"))
 		return parse_subject(p, "a subject", true, &e->subject);
 	return true;
+}
+
+
+/* [at T | before T | after T | between T1 and T2] [times N], in any order. */
+static bool
+parse_when_times(Parser *p, ScnExpect *e, bool when)
+{
+	Tok *o;
+	while ((o = next(p)) != NULL) {
+		if (when && (is_word(o, "at") || is_word(o, "before") || is_word(o, "after"))) {
+			e->when = is_word(o, "at") ? SCN_WHEN_AT : is_word(o, "before") ? SCN_WHEN_BEFORE : SCN_WHEN_AFTER;
+			if (!parse_duration(p, "a time", &e->t1_ns))
+				return false;
+		} else if (when && is_word(o, "between")) {
+			e->when = SCN_WHEN_BETWEEN;
+			if (!parse_duration(p, "a time", &e->t1_ns) || !expect_word(p, "and") ||
+			    !parse_duration(p, "a time", &e->t2_ns))
+				return false;
+			if (e->t2_ns < e->t1_ns)
+				return fail_at(p, o->col, "the interval ends before it starts");
+		} else if (is_word(o, "times")) {
+			e->has_times = true;
+			if (!parse_count(p, "a number", &e->times))
+				return false;
+		} else {
+			return fail_at(p, o->col, "unexpected '%s'", o->text);
+		}
+	}
+	return true;
+}
+
+/* PATH OP VALUE [at TIME | at end], as for the monitor expectations. */
+static bool
+parse_path_value(Parser *p, ScnExpect *e)
+{
+	Tok *path = expect_any(p, "a JSON path like state.messages");
+	if (path == NULL || !parse_op(p, &e->op))
+		return false;
+	e->path = g_strdup(path->text);
+	Tok *v = expect_any(p, "a value");
+	if (v == NULL)
+		return false;
+	e->value = g_strdup(v->text);
+	char *end;
+	e->number = g_ascii_strtod(v->text, &end);
+	e->value_is_number = v->kind == TOK_WORD && end != v->text && *end == '\0';
+	e->at_end = true;
+	if (accept_word(p, "at")) {
+		if (!accept_word(p, "end")) {
+			e->at_end = false;
+			e->when = SCN_WHEN_AT;
+			if (!parse_duration(p, "a time or 'end'", &e->t1_ns))
+				return false;
+		}
+	}
+	return at_end(p);
+}
+
+static const char *const advisory_kinds[] = { "max_deliveries", "msg_terminated", "msg_naked", "consumer_created",
+	"consumer_deleted", "stream_created", "stream_deleted", "stream_updated", NULL };
+
+/* After "W gets": STREAM seq N ... | STREAM messages|deliveries|redeliveries
+ * N | between A and B | STREAM all exactly once | at least once. */
+static bool
+parse_gets(Parser *p, ScnExpect *e)
+{
+	if (!parse_known_stream(p, &e->stream))
+		return false;
+	Tok *w = expect_any(p, "'seq', 'messages', 'deliveries', 'redeliveries' or 'all'");
+	if (w == NULL)
+		return false;
+	if (is_word(w, "seq")) {
+		e->kind = SCN_EXP_JS_GETS_SEQ;
+		if (!parse_count(p, "a stream sequence", &e->seq))
+			return false;
+		if (accept_word(p, "delivery") && !parse_count(p, "a delivery count", &e->delivery))
+			return false;
+		return parse_when_times(p, e, true);
+	}
+	if (is_word(w, "messages") || is_word(w, "deliveries") || is_word(w, "redeliveries")) {
+		e->kind = SCN_EXP_JS_GETS_COUNT;
+		e->name = g_strdup(w->text);
+		if (accept_word(p, "between"))
+			return parse_count(p, "a number", &e->lo) && expect_word(p, "and") && parse_count(p, "a number", &e->hi) &&
+			    at_end(p);
+		if (!parse_count(p, "a number", &e->lo))
+			return false;
+		e->hi = e->lo;
+		return at_end(p);
+	}
+	if (is_word(w, "all")) {
+		e->kind = SCN_EXP_JS_ALL;
+		if (accept_word(p, "exactly"))
+			return expect_word(p, "once") && at_end(p);
+		e->at_least_once = true;
+		return expect_word(p, "at") && expect_word(p, "least") && expect_word(p, "once") && at_end(p);
+	}
+	return fail_at(p, w->col, "expected 'seq', 'messages', 'deliveries', 'redeliveries' or 'all', found '%s'",
+	    w->text);
+}
+
+/* The JetStream expectations of one client, after its name. */
+static bool
+parse_js_client_expect(Parser *p, ScnExpect *e, Tok *verb)
+{
+	if (is_word(verb, "gets"))
+		return parse_gets(p, e);
+	if (is_word(verb, "pubacks")) {
+		e->kind = SCN_EXP_JS_PUBACKS;
+		if (!parse_count(p, "a number", &e->lo))
+			return false;
+		if (accept_word(p, "duplicates")) {
+			e->has_times = true;
+			if (!parse_count(p, "a number", &e->times))
+				return false;
+		}
+		return at_end(p);
+	}
+	if (is_word(verb, "publish")) {
+		e->kind = SCN_EXP_JS_PUBLISH_FAILS;
+		return expect_word(p, "fails") && parse_count(p, "an err_code", &e->lo) && parse_when_times(p, e, false);
+	}
+	if (is_word(verb, "fetch")) {
+		e->kind = SCN_EXP_JS_FETCH_STATUS;
+		return expect_word(p, "status") && parse_count(p, "a status code like 408", &e->lo) &&
+		    parse_when_times(p, e, false);
+	}
+	/* advisory KIND STREAM [CONSUMER] [seq N] [when] [times N] */
+	e->kind = SCN_EXP_JS_ADVISORY;
+	Tok *k = expect_any(p, "an advisory kind");
+	if (k == NULL)
+		return false;
+	bool known = false;
+	GString *all = g_string_new(NULL);
+	for (int i = 0; advisory_kinds[i] != NULL; i++) {
+		known |= is_word(k, advisory_kinds[i]);
+		g_string_append_printf(all, "%s%s", i ? ", " : "", advisory_kinds[i]);
+	}
+	if (!known) {
+		fail_at(p, k->col, "unknown advisory '%s' (%s)", k->text, all->str);
+		g_string_free(all, TRUE);
+		return false;
+	}
+	g_string_free(all, TRUE);
+	e->name = g_strdup(k->text);
+	if (!parse_known_stream(p, &e->stream))
+		return false;
+	Tok *c = peek(p);
+	if (c != NULL && !is_word(c, "seq") && !is_word(c, "at") && !is_word(c, "before") && !is_word(c, "after") &&
+	    !is_word(c, "between") && !is_word(c, "times") && !parse_known_consumer(p, e->stream, &e->consumer))
+		return false;
+	if (accept_word(p, "seq") && !parse_count(p, "a stream sequence", &e->seq))
+		return false;
+	return parse_when_times(p, e, true);
 }
 
 static bool
@@ -1157,7 +1935,7 @@ parse_expect(Parser *p, const char *raw_line)
 	/* A broker: probe or monitor. */
 	if (find_broker(p, t->text) != NULL) {
 		e->node = g_strdup(t->text);
-		Tok *what = expect_any(p, "'probe', 'varz', 'connz' or 'subsz'");
+		Tok *what = expect_any(p, "'probe', 'varz', 'connz', 'subsz', 'stream', 'consumer' or 'logs'");
 		if (what == NULL)
 			return false;
 		if (is_word(what, "probe")) {
@@ -1204,7 +1982,21 @@ parse_expect(Parser *p, const char *raw_line)
 			}
 			return at_end(p);
 		}
-		return fail_at(p, what->col, "expected 'probe', 'varz', 'connz' or 'subsz', found '%s'", what->text);
+		if (is_word(what, "stream")) {
+			e->kind = SCN_EXP_JS_STREAM_INFO;
+			return parse_known_stream(p, &e->stream) && parse_path_value(p, e);
+		}
+		if (is_word(what, "consumer")) {
+			e->kind = SCN_EXP_JS_CONSUMER_INFO;
+			return parse_known_stream(p, &e->stream) && parse_known_consumer(p, e->stream, &e->consumer) &&
+			    parse_path_value(p, e);
+		}
+		if (is_word(what, "logs")) {
+			e->kind = SCN_EXP_BROKER_LOG;
+			return parse_payload(p, &e->payload, &e->payload_len) && parse_when_times(p, e, false);
+		}
+		return fail_at(p, what->col,
+		    "expected 'probe', 'varz', 'connz', 'subsz', 'stream', 'consumer' or 'logs', found '%s'", what->text);
 	}
 	/* Clients: "W receives ...", "W1 + W2 receive N exactly once each" */
 	if (!expect_client(p, t))
@@ -1217,6 +2009,15 @@ parse_expect(Parser *p, const char *raw_line)
 				return false;
 			g_ptr_array_add(e->clients, g_strdup(c->text));
 		}
+		if (accept_word(p, "get")) {
+			if (!parse_known_stream(p, &e->stream) || !expect_word(p, "all"))
+				return false;
+			e->kind = SCN_EXP_JS_ALL;
+			if (accept_word(p, "exactly"))
+				return expect_word(p, "once") && at_end(p);
+			e->at_least_once = true;
+			return expect_word(p, "at") && expect_word(p, "least") && expect_word(p, "once") && at_end(p);
+		}
 		e->kind = SCN_EXP_EXACTLY_ONCE;
 		if (!expect_word(p, "receive"))
 			return false;
@@ -1227,9 +2028,13 @@ parse_expect(Parser *p, const char *raw_line)
 		return parse_on_subject(p, e) && expect_word(p, "exactly") && expect_word(p, "once") &&
 		    expect_word(p, "each") && at_end(p);
 	}
-	Tok *verb = expect_any(p, "'receives', 'request', 'disconnected', 'reconnected' or 'error'");
+	Tok *verb = expect_any(p, "'receives', 'request', 'disconnected', 'reconnected', 'error', 'gets', 'pubacks', "
+	    "'publish', 'fetch' or 'advisory'");
 	if (verb == NULL)
 		return false;
+	if (is_word(verb, "gets") || is_word(verb, "pubacks") || is_word(verb, "publish") || is_word(verb, "fetch") ||
+	    is_word(verb, "advisory"))
+		return parse_js_client_expect(p, e, verb);
 	if (is_word(verb, "disconnected") || is_word(verb, "reconnected")) {
 		e->kind = is_word(verb, "disconnected") ? SCN_EXP_DISCONNECTED : SCN_EXP_RECONNECTED;
 		if (accept_word(p, "times")) {
@@ -1267,7 +2072,8 @@ parse_expect(Parser *p, const char *raw_line)
 	}
 	if (!is_word(verb, "receives"))
 		return fail_at(p, verb->col,
-		    "expected 'receives', 'request', 'disconnected', 'reconnected' or 'error', found '%s'", verb->text);
+		    "expected 'receives', 'request', 'disconnected', 'reconnected', 'error', 'gets', 'pubacks', 'publish', "
+		    "'fetch' or 'advisory', found '%s'", verb->text);
 	Tok *what = expect_any(p, "a payload, a count, 'between' or 'nothing'");
 	if (what == NULL)
 		return false;
@@ -1431,6 +2237,8 @@ scenario_parse(const char *path, const char *text, uint64_t seed, GError **error
 	prng_seed(&p.prng, XXH3_64bits_withSeed("scenario", 8, seed));
 	p.vars = g_hash_table_new_full(g_str_hash, g_str_equal, g_free, g_free);
 	p.toks = g_ptr_array_new_with_free_func((GDestroyNotify)tok_free);
+	p.streams = g_hash_table_new_full(g_str_hash, g_str_equal, g_free, NULL);
+	p.consumers = g_hash_table_new_full(g_str_hash, g_str_equal, g_free, NULL);
 
 	if (!g_utf8_validate(text, -1, NULL)) {
 		g_set_error(error, SCENARIO_ERROR, 1, "%s:1:1: the file is not valid UTF-8", path);
@@ -1480,6 +2288,8 @@ scenario_parse(const char *path, const char *text, uint64_t seed, GError **error
 	}
 	g_ptr_array_free(p.toks, TRUE);
 	g_hash_table_destroy(p.vars);
+	g_hash_table_destroy(p.streams);
+	g_hash_table_destroy(p.consumers);
 	if (p.failed) {
 		scenario_free(scn);
 		return NULL;

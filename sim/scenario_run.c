@@ -21,7 +21,9 @@
 #include "proto/subject.h"
 #include "sim/broker_node.h"
 #include "sim/client_node.h"
+#include "sim/disk.h"
 #include "sim/net.h"
+#include "sim/scenario_js.h"
 
 #define REQUEST_FLUSH_TIMEOUT_NS INT64_C(5000000000)
 
@@ -96,6 +98,7 @@ typedef struct Run {
 	GHashTable *interned;  /* subject strings, owned */
 	GHashTable *client_by_node_name; /* the SimNode's name pointer -> RunClient*, looked up only */
 	ScnResult *result;
+	ScnJs *js;             /* JetStream actions, expectations and checks */
 } Run;
 
 /* ---- small helpers ---- */
@@ -268,6 +271,11 @@ listener(void *ctx, const SimTraceEvent *ev)
 		}
 		if (rc == NULL)
 			return;
+		if (strcmp(kind, "client.puback") == 0 || strcmp(kind, "client.js") == 0 ||
+		    strcmp(kind, "client.fetch.done") == 0) {
+			scn_js_on_trace(run->js, rc->index, ev);
+			return;
+		}
 		if (strcmp(kind, "client.msg") == 0) {
 			on_msg(run, rc, ev);
 			maybe_reply(run, rc, ev);
@@ -325,6 +333,8 @@ listener(void *ctx, const SimTraceEvent *ev)
 		(*n)++;
 		return;
 	}
+	if (strcmp(kind, "broker.log") == 0 || strcmp(kind, "node.crash") == 0)
+		scn_js_on_trace(run->js, UINT32_MAX, ev);
 	if (strcmp(kind, "node.crash") == 0 || strcmp(kind, "net.partition") == 0 || strcmp(kind, "net.heal") == 0 ||
 	    strcmp(kind, "node.clock_jump") == 0)
 		record(run, ev->t_ns, SCN_REC_FAULT, ev->node, "%s", kind);
@@ -576,12 +586,27 @@ action_event(void *ctx, uint64_t arg)
 		publish_event(job, 0);
 		return;
 	}
+	if (a->kind == SCN_ACT_JS_PUBLISH) {
+		scn_js_publish(run->js, a);
+		return;
+	}
+	if (a->kind == SCN_ACT_CORRUPT || a->kind == SCN_ACT_DISK_FAIL) {
+		scn_js_fault(run->js, a);
+		return;
+	}
 	if (a->kind >= SCN_ACT_PARTITION) {
 		fault_action(run, a);
 		return;
 	}
-	for (guint k = 0; k < a->actors->len; k++)
-		client_action(run, a, client_named(run, a->actors->pdata[k]));
+	for (guint k = 0; k < a->actors->len; k++) {
+		RunClient *rc = client_named(run, a->actors->pdata[k]);
+		if (!scn_js_handles_action(a->kind))
+			client_action(run, a, rc);
+		else if (sim_node_up(sim_client_node_sim(rc->node)))
+			scn_js_client_action(run->js, a, rc->index);
+		else
+			fail(run, a->pos, "action", sim_world_now_ns(run->world), "%s is down (crashed)", rc->decl->name);
+	}
 }
 
 /* ---- monitor expectations ---- */
@@ -771,6 +796,10 @@ static void
 check_expectation(Run *run, guint index)
 {
 	const ScnExpect *e = run->scn->expects->pdata[index];
+	if (scn_js_handles_expect(e->kind)) {
+		scn_js_check_expectation(run->js, index);
+		return;
+	}
 	RunClient *rc = e->clients->len ? client_named(run, e->clients->pdata[0]) : NULL;
 	int64_t end = sim_world_now_ns(run->world);
 	switch (e->kind) {
@@ -896,6 +925,8 @@ check_expectation(Run *run, guint index)
 		g_free(problem);
 		break;
 	}
+	default:
+		UNREACHABLE(); /* JetStream kinds went to scenario_js.c */
 	}
 }
 
@@ -1007,6 +1038,54 @@ check_invariants(Run *run)
 
 /* ---- building and running ---- */
 
+/* What scenario_js.c borrows from the run. */
+static SimClientNode *
+host_client_node(void *ctx, uint32_t client)
+{
+	Run *run = ctx;
+	return ((RunClient *)run->clients->pdata[client])->node;
+}
+
+static uint32_t
+host_client_index(void *ctx, const char *name)
+{
+	RunClient *rc = client_named(ctx, name);
+	return rc != NULL ? rc->index : UINT32_MAX;
+}
+
+static Broker *
+host_broker(void *ctx, const char *name)
+{
+	Run *run = ctx;
+	SimNode *node = sim_world_node(run->world, name);
+	for (guint k = 0; k < run->brokers->len; k++)
+		if (sim_broker_node_node(run->brokers->pdata[k]) == node)
+			return sim_broker_node_broker(run->brokers->pdata[k]);
+	return NULL;
+}
+
+static void
+host_fail(void *ctx, ScnPos pos, const char *what, int64_t at_ns, const char *message)
+{
+	fail(ctx, pos, what, at_ns, "%s", message);
+}
+
+/* Messages JetStream cares about: deliveries (to ack them) and advisories. */
+static void
+node_msg(void *ctx, SimClientNode *node, const ClientMsg *msg)
+{
+	Run *run = ctx;
+	bool js = (msg->reply_len > 8 && memcmp(msg->reply, "$JS.ACK.", 8) == 0) ||
+	    (msg->subject_len > 10 && memcmp(msg->subject, "$JS.EVENT.", 10) == 0);
+	if (!js)
+		return;
+	RunClient *rc = g_hash_table_lookup(run->client_by_node_name, sim_node_name(sim_client_node_sim(node)));
+	if (rc == NULL)
+		rc = client_named(run, sim_node_name(sim_client_node_sim(node)));
+	if (rc != NULL)
+		scn_js_on_msg(run->js, rc->index, msg);
+}
+
 static void
 apply_link(SimWorld *world, SimNode *from, SimNode *to, const ScnLinkOpts *o)
 {
@@ -1083,7 +1162,12 @@ scenario_run(const Scenario *scn, const ScnRunOptions *options)
 		const ScnBroker *b = scn->brokers->pdata[k];
 		BrokerConfig bc = b->config;
 		bc.test_drop_one_in = options->planted_drop_one_in;
-		g_ptr_array_add(run->brokers, sim_broker_node_create(run->world, b->name, &bc, b->port));
+		SimBrokerNode *bn = sim_broker_node_create(run->world, b->name, &bc, b->port);
+		g_ptr_array_add(run->brokers, bn);
+		if (b->disk_capacity_bytes > 0 || b->torn_write_chance > 0) {
+			SimDiskConfig dc = { b->disk_capacity_bytes, b->torn_write_chance };
+			sim_disk_configure(sim_node_disk(sim_broker_node_node(bn)), &dc);
+		}
 	}
 	for (guint k = 0; k < scn->clients->len; k++) {
 		const ScnClient *c = scn->clients->pdata[k];
@@ -1114,7 +1198,8 @@ scenario_run(const Scenario *scn, const ScnRunOptions *options)
 		if (c->ping_max > 0)
 			o.client.pings_out_max = c->ping_max;
 		o.connect_at_ns = c->connect_at_ns;
-		rc->node = sim_client_node_create(run->world, &o, NULL, run);
+		static const SimClientNodeCallbacks node_callbacks = { .msg = node_msg };
+		rc->node = sim_client_node_create(run->world, &o, &node_callbacks, run);
 		SimNode *cn = sim_client_node_sim(rc->node);
 		SimNode *bn = sim_world_node(run->world, c->broker);
 		apply_link(run->world, cn, bn, &c->link);
@@ -1127,6 +1212,8 @@ scenario_run(const Scenario *scn, const ScnRunOptions *options)
 		if (l->both_ways)
 			apply_link(run->world, b, a, &l->opts);
 	}
+	ScnJsHost host = { run->world, scn, run, host_client_node, host_client_index, host_broker, host_fail };
+	run->js = scn_js_create(&host);
 	for (guint k = 0; k < scn->actions->len; k++) {
 		const ScnAction *a = scn->actions->pdata[k];
 		sim_world_at(run->world, a->at_ns, action_event, run, k);
@@ -1140,20 +1227,23 @@ scenario_run(const Scenario *scn, const ScnRunOptions *options)
 	SimRunStatus status = sim_world_run(run->world, scenario_end_ns(scn));
 	if (status == SIM_RUN_LIMIT)
 		fail(run, (ScnPos){ 0, 0 }, "the run ends", sim_world_now_ns(run->world), "the event limit was reached");
+	/* The run's story ends here: checks may read the cores (JetStream's
+	 * end-of-run reads go through the broker) without touching it. */
+	result->virtual_ns = sim_world_now_ns(run->world);
+	result->events = sim_world_events_run(run->world);
+	result->fingerprint = trace->fingerprint;
+	result->trace_events = trace->count;
+	sim_trace_set_listener(trace, NULL, NULL);
+	sim_trace_set_sink(trace, NULL);
 	for (guint k = 0; k < scn->expects->len; k++) {
 		const ScnExpect *e = scn->expects->pdata[k];
 		if (!e->has_seed || e->only_seed == scn->seed)
 			check_expectation(run, k);
 	}
 	check_invariants(run);
+	scn_js_check_invariants(run->js);
 
-	result->virtual_ns = sim_world_now_ns(run->world);
-	result->events = sim_world_events_run(run->world);
-	result->fingerprint = trace->fingerprint;
-	result->trace_events = trace->count;
-
-	/* Teardown: the trace must not reach us any more. */
-	sim_trace_set_listener(trace, NULL, NULL);
+	/* Teardown. */
 	for (guint k = 0; k < run->clients->len; k++) {
 		RunClient *rc = run->clients->pdata[k];
 		sim_client_node_destroy(rc->node);
@@ -1163,6 +1253,7 @@ scenario_run(const Scenario *scn, const ScnRunOptions *options)
 	for (guint k = 0; k < run->brokers->len; k++)
 		sim_broker_node_destroy(run->brokers->pdata[k]);
 	sim_world_destroy(run->world);
+	scn_js_free(run->js);
 	for (guint k = 0; k < run->errors->len; k++) {
 		g_free(g_array_index(run->errors, ErrorRec, k).status);
 		g_free(g_array_index(run->errors, ErrorRec, k).text);

@@ -11,6 +11,11 @@
 #include <jansson.h>
 #include <stdlib.h>
 #include <string.h>
+
+/* XXH3 compiled into this file: the events are short, and a call into
+ * libxxhash (PLT, dispatch) cost more than hashing them. Same algorithm,
+ * same values: fingerprints do not change. */
+#define XXH_INLINE_ALL
 #include <xxhash.h>
 
 #include <glib.h>
@@ -63,7 +68,7 @@ hash_u64(HashBuf *hb, uint64_t value)
 	hb->len += sizeof(value);
 }
 
-static void
+static inline void
 hash_str(HashBuf *hb, const char *s)
 {
 	size_t len = strlen(s);
@@ -177,4 +182,27 @@ sim_trace_format_fingerprint(uint64_t fingerprint, char buf[17])
 		fingerprint >>= 4;
 	}
 	buf[16] = '\0';
+}
+
+static const SimTraceField *
+event_field(const SimTraceEvent *ev, const char *key)
+{
+	for (size_t k = 0; k < ev->field_count; k++)
+		if (strcmp(ev->fields[k].key, key) == 0)
+			return &ev->fields[k];
+	return NULL;
+}
+
+int64_t
+sim_trace_event_int(const SimTraceEvent *ev, const char *key)
+{
+	const SimTraceField *f = event_field(ev, key);
+	return f != NULL && f->type == SIM_TRACE_INT ? f->i : 0;
+}
+
+const char *
+sim_trace_event_str(const SimTraceEvent *ev, const char *key)
+{
+	const SimTraceField *f = event_field(ev, key);
+	return f != NULL && f->type == SIM_TRACE_STR && f->s != NULL ? f->s : "";
 }

@@ -54,6 +54,11 @@ typedef struct SimTraceEvent {
 
 typedef void (*SimTraceListener)(void *ctx, const SimTraceEvent *event);
 
+/* A field of an event by key: its integer (0 when absent or not an
+ * integer) or its string ("" when absent or not a string). */
+int64_t sim_trace_event_int(const SimTraceEvent *event, const char *key);
+const char *sim_trace_event_str(const SimTraceEvent *event, const char *key);
+
 typedef struct SimTrace {
 	uint64_t fingerprint;
 	uint64_t count;

@@ -237,4 +237,28 @@ void js_consumer_api_names(JsServer *js, const BrokerMsgView *msg, const char *s
 void js_consumer_api_list(JsServer *js, const BrokerMsgView *msg, const char *stream);
 void js_consumer_api_msg_next(JsServer *js, const BrokerMsgView *msg, const char *stream, const char *consumer);
 
+/* ------------------------------------------------------------------ */
+/* added by stream side: between jetstream.c and stream.c               */
+/* ------------------------------------------------------------------ */
+
+/* The stream registry (jetstream.c): stream.c adds a stream once it is
+ * set up and removes it before freeing it. */
+void js_server_stream_add(JsServer *js, JsStream *s);
+void js_server_stream_remove(JsServer *js, JsStream *s);
+/* The server limit for a storage type (max_memory / max_storage), and
+ * what the streams of that type hold now. */
+int64_t js_server_max_bytes(JsServer *js, JsStorageType type);
+uint64_t js_server_used_bytes(JsServer *js, JsStorageType type);
+/* The server's name (config server_name, else its id), as the stream
+ * info's cluster.leader and the advisories' server show it. */
+const char *js_server_name(JsServer *js);
+
+/* Start-up: brings a stream back from its saved config JSON over an
+ * opened store (takes the store, also on failure). NULL with *error
+ * (g_free) when the config does not parse or does not validate. */
+JsStream *js_stream_restore(JsServer *js, const char *name, const char *meta_json, JsStore *store, char **error);
+/* Shutdown: frees the stream, its consumers (their state stays) and its
+ * subscriptions, closes the store (what is on storage stays). */
+void js_stream_free(JsStream *s);
+
 #endif

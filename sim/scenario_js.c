@@ -9,6 +9,8 @@
 #include <stdarg.h>
 #include <string.h>
 
+#include <xxhash.h>
+
 #include "client/js.h"
 #include "proto/assert.h"
 #include "proto/buf.h"
@@ -48,7 +50,18 @@ typedef struct PubRec {
 	const char *stream; /* interned; "" when none */
 	uint64_t seq;
 	int64_t err_code;
+	/* what was published (from the publish with the same id) */
+	const char *subject; /* interned; "" when unknown */
+	uint64_t hash;
+	uint32_t len;
 } PubRec;
+
+/* A js-publish waiting for its PubAck, by (client, id). */
+typedef struct SentPub {
+	const char *subject; /* interned */
+	uint64_t hash;
+	uint32_t len;
+} SentPub;
 
 typedef struct AdvRec {
 	int64_t at_ns;
@@ -139,6 +152,7 @@ struct ScnJs {
 	GPtrArray *ack_jobs;  /* AckJob* (freed at the end: node events may be dropped) */
 	GPtrArray *pub_jobs;  /* PubJob* */
 	GPtrArray *consumers; /* ConsumerDecl* */
+	GHashTable *sent;     /* (client << 40 | id) -> SentPub*, looked up only */
 	GHashTable *info_results; /* expect index + 1 -> char* problem ("" ok) */
 	bool broker_crashed;
 };
@@ -199,10 +213,20 @@ fmt_time(int64_t ns)
 	return scenario_format_duration(ns);
 }
 
+/* "at 1.5s": how a failure names the timeline line it is about. */
+static char *
+at_what(int64_t ns)
+{
+	char *d = scenario_format_duration(ns);
+	char *w = g_strdup_printf("at %s", d);
+	g_free(d);
+	return w;
+}
+
 static void
 action_failed(ScnJs *js, const ScnAction *a, uint32_t client, const char *why)
 {
-	char *what = g_strdup_printf("at %s", scenario_format_duration(a->at_ns));
+	char *what = at_what(a->at_ns);
 	jfail(js, a->pos, what, now(js), "%s could not do it: %s", client_name(js, client), why);
 	g_free(what);
 }
@@ -342,9 +366,24 @@ js_publish_one(ScnJs *js, const ScnAction *a, uint64_t i)
 			o.headers = hdrs->data;
 			o.headers_len = hdrs->len;
 		}
-		ClientStatus st = sim_client_node_js_publish(node, a->subject, payload, len, &o, JS_PUB_TIMEOUT_NS, NULL);
-		if (st != CLIENT_OK)
+		uint64_t id = 0;
+		ClientStatus st = sim_client_node_js_publish(node, a->subject, payload, len, &o, JS_PUB_TIMEOUT_NS, &id);
+		if (st == CLIENT_OK) {
+			SentPub *sp = g_new(SentPub, 1);
+			*sp = (SentPub){ intern(js, a->subject), XXH3_64bits(payload, len), (uint32_t)len };
+			uint64_t *key = g_new(uint64_t, 1);
+			*key = (uint64_t)client << 40 | id;
+			g_hash_table_replace(js->sent, key, sp);
+		}
+		if (st == CLIENT_ERR_LIMIT || st == CLIENT_ERR_BUFFER_FULL || st == CLIENT_ERR_CLOSED ||
+		    st == CLIENT_ERR_CONNECTION_LOST) {
+			/* the broker is away or the PubAck window is full: a publish
+			 * that was not acknowledged, as it would be for a real client */
+			PubRec r = { now(js), client, false, false, intern(js, ""), 0, 0, intern(js, ""), 0, 0 };
+			g_array_append_val(js->pubs, r);
+		} else if (st != CLIENT_OK) {
 			action_failed(js, a, client, client_status_str(st));
+		}
 		g_free(payload);
 	}
 	if (hdrs != NULL)
@@ -708,8 +747,12 @@ scn_js_on_trace(ScnJs *js, uint32_t client, const SimTraceEvent *ev)
 		return;
 	if (strcmp(kind, "client.puback") == 0) {
 		bool ok = strcmp(sim_trace_event_str(ev, "status"), client_status_str(CLIENT_OK)) == 0;
-		PubRec r = { ev->t_ns, client, ok, sim_trace_event_int(ev, "duplicate") != 0, intern(js, sim_trace_event_str(ev, "stream")),
-			(uint64_t)sim_trace_event_int(ev, "seq"), sim_trace_event_int(ev, "err_code") };
+		uint64_t key = (uint64_t)client << 40 | (uint64_t)sim_trace_event_int(ev, "id");
+		const SentPub *sp = g_hash_table_lookup(js->sent, &key);
+		PubRec r = { ev->t_ns, client, ok, sim_trace_event_int(ev, "duplicate") != 0,
+			intern(js, sim_trace_event_str(ev, "stream")), (uint64_t)sim_trace_event_int(ev, "seq"),
+			sim_trace_event_int(ev, "err_code"), sp ? sp->subject : intern(js, ""), sp ? sp->hash : 0,
+			sp ? sp->len : 0 };
 		g_array_append_val(js->pubs, r);
 	} else if (strcmp(kind, "client.js") == 0) {
 		uint64_t id = (uint64_t)sim_trace_event_int(ev, "id");
@@ -722,7 +765,7 @@ scn_js_on_trace(ScnJs *js, uint32_t client, const SimTraceEvent *ev)
 			const char *status = sim_trace_event_str(ev, "status");
 			int64_t err_code = sim_trace_event_int(ev, "err_code");
 			bool ok = strcmp(status, client_status_str(CLIENT_OK)) == 0;
-			char *what = g_strdup_printf("at %s", scenario_format_duration(a->at_ns));
+			char *what = at_what(a->at_ns);
 			if (a->fails_code != 0 && err_code != a->fails_code)
 				jfail(js, a->pos, what, ev->t_ns, "%s wanted err_code %u, got %s (err_code %" G_GINT64_FORMAT ")",
 				    client_name(js, client), a->fails_code, status, err_code);
@@ -1185,13 +1228,13 @@ check_redelivery(ScnJs *js, const JsDlv *prev, const JsDlv *d, const ConsumerDec
 	}
 	int64_t slack = link_slack(js, prev->client);
 	if (d->at_ns - base < wait - slack && !*reported) {
-		char *t0 = fmt_time(base), *w = fmt_time(wait);
+		char *t0 = fmt_time(base), *w = fmt_time(wait), *gap = fmt_time(d->at_ns - base);
 		jfail(js, (ScnPos){ 0, 0 }, "redelivery never before ack_wait", d->at_ns,
 		    "%s/%s redelivered seq %" G_GUINT64_FORMAT " (delivery %" G_GUINT64_FORMAT ") to %s only %s after %s; the "
-		    "wait was %s", d->stream, d->consumer, d->sseq, d->dc, client_name(js, d->client),
-		    scenario_format_duration(d->at_ns - base), t0, w);
+		    "wait was %s", d->stream, d->consumer, d->sseq, d->dc, client_name(js, d->client), gap, t0, w);
 		g_free(t0);
 		g_free(w);
+		g_free(gap);
 		*reported = true;
 	}
 }
@@ -1200,7 +1243,9 @@ check_redelivery(ScnJs *js, const JsDlv *prev, const JsDlv *d, const ConsumerDec
  * the stream still holds seq. */
 typedef struct GetCtx {
 	bool answered;
-	bool found;
+	bool found;     /* a message with that seq */
+	bool same;      /* ... and it is the one that was acknowledged */
+	const PubRec *want;
 } GetCtx;
 
 static void
@@ -1208,9 +1253,33 @@ on_get_reply(void *ctx, const BrokerMsgView *msg)
 {
 	GetCtx *g = ctx;
 	json_t *r = json_loadb((const char *)msg->payload, msg->payload_len, 0, NULL);
+	json_t *m = json_object_get(r, "message");
 	g->answered = true;
-	g->found = r != NULL && json_object_get(r, "message") != NULL;
+	g->found = m != NULL;
+	if (m != NULL) {
+		const char *data64 = json_string_value(json_object_get(m, "data"));
+		const char *subject = json_string_value(json_object_get(m, "subject"));
+		gsize len = 0;
+		guchar *data = data64 != NULL && data64[0] != '\0' ? g_base64_decode(data64, &len) : NULL;
+		g->same = g->want->subject[0] == '\0' ||
+		    (g_strcmp0(subject, g->want->subject) == 0 && len == g->want->len &&
+		        XXH3_64bits(data ? data : (const guchar *)"", len) == g->want->hash);
+		g_free(data);
+	}
 	json_decref(r);
+}
+
+/* The acknowledged publishes into stream (ok, not duplicates), by seq. */
+static GPtrArray *
+acked_pubs(ScnJs *js, const char *stream)
+{
+	GPtrArray *out = g_ptr_array_new();
+	for (guint k = 0; k < js->pubs->len; k++) {
+		PubRec *p = &g_array_index(js->pubs, PubRec, k);
+		if (p->ok && !p->duplicate && strcmp(p->stream, stream) == 0)
+			g_ptr_array_add(out, p);
+	}
+	return out;
 }
 
 static void
@@ -1246,20 +1315,20 @@ check_acked_kept(ScnJs *js)
 				continue;
 			const char *retention = cfg_str(a->config, "retention", "limits");
 			bool limits = strcmp(retention, "limits") == 0;
-			GHashTable *acked = acked_seqs(js, intern(js, a->stream));
-			GList *keys = g_list_sort(g_hash_table_get_keys(acked), cmp_u64);
+			GPtrArray *acked = acked_pubs(js, intern(js, a->stream));
 			GetCtx g = { 0 };
 			char *reply = g_strdup("_natsim.check.get");
 			BrokerInternalSub *sub = broker_internal_subscribe(broker, reply, NULL, on_get_reply, &g);
 			char *api = g_strdup_printf("$JS.API.STREAM.MSG.GET.%s", a->stream);
-			uint64_t lost = 0, first_lost = 0;
-			for (GList *l = keys; l != NULL; l = l->next) {
-				uint64_t seq = (uint64_t)*(int64_t *)l->data;
+			uint64_t lost = 0, first_lost = 0, replaced = 0, first_replaced = 0;
+			for (guint x = 0; x < acked->len; x++) {
+				const PubRec *p = acked->pdata[x];
+				uint64_t seq = p->seq;
 				if (!limits) {
 					/* workqueue / interest: gone only after some consumer acked it */
 					bool acked_by_consumer = false;
-					for (guint x = 0; x < js->acks->len && !acked_by_consumer; x++) {
-						JsAckRec *r = &g_array_index(js->acks, JsAckRec, x);
+					for (guint y = 0; y < js->acks->len && !acked_by_consumer; y++) {
+						JsAckRec *r = &g_array_index(js->acks, JsAckRec, y);
 						acked_by_consumer = strcmp(r->stream, a->stream) == 0 && r->sseq == seq &&
 						    (r->kind == CLIENT_ACK_ACK || r->kind == CLIENT_ACK_TERM);
 					}
@@ -1268,20 +1337,22 @@ check_acked_kept(ScnJs *js)
 				}
 				char body[64];
 				g_snprintf(body, sizeof(body), "{\"seq\":%" G_GUINT64_FORMAT "}", seq);
-				g = (GetCtx){ 0 };
+				g = (GetCtx){ .want = p };
 				broker_internal_publish(broker, api, reply, NULL, 0, body, strlen(body));
 				if (g.answered && !g.found && lost++ == 0)
 					first_lost = seq;
+				if (g.answered && g.found && !g.same && replaced++ == 0)
+					first_replaced = seq;
 			}
 			broker_internal_unsubscribe(broker, sub);
-			if (lost > 0)
+			if (lost > 0 || replaced > 0)
 				jfail(js, (ScnPos){ 0, 0 }, "acknowledged publishes are never lost (sync always)", now(js),
-				    "%s lost %" G_GUINT64_FORMAT " acknowledged message(s) of stream %s (first seq %" G_GUINT64_FORMAT ")",
-				    sb->name, lost, a->stream, first_lost);
+				    "%s lost %" G_GUINT64_FORMAT " acknowledged message(s) of stream %s (first seq %" G_GUINT64_FORMAT
+				    ") and holds another message under %" G_GUINT64_FORMAT " acknowledged sequence(s) (first %"
+				    G_GUINT64_FORMAT ")", sb->name, lost, a->stream, first_lost, replaced, first_replaced);
 			g_free(api);
 			g_free(reply);
-			g_list_free(keys);
-			g_hash_table_destroy(acked);
+			g_ptr_array_free(acked, TRUE);
 		}
 	}
 }
@@ -1355,7 +1426,7 @@ scn_js_check_invariants(ScnJs *js)
 	for (guint k = 0; k < js->calls->len; k++) {
 		ApiCall *c = js->calls->pdata[k];
 		if (!c->done) {
-			char *what = g_strdup_printf("at %s", scenario_format_duration(c->action->at_ns));
+			char *what = at_what(c->action->at_ns);
 			jfail(js, c->action->pos, what, -1, "%s's API call never got an answer", client_name(js, c->client));
 			g_free(what);
 		}
@@ -1382,6 +1453,7 @@ scn_js_create(const ScnJsHost *host)
 	js->pull_jobs = g_ptr_array_new_with_free_func(g_free);
 	js->pub_jobs = g_ptr_array_new_with_free_func(g_free);
 	js->consumers = g_ptr_array_new_with_free_func(g_free);
+	js->sent = g_hash_table_new_full(g_int64_hash, g_int64_equal, g_free, g_free);
 	js->ack_jobs = g_ptr_array_new();
 	js->info_results = g_hash_table_new_full(g_direct_hash, g_direct_equal, NULL, g_free);
 	const Scenario *scn = host->scn;
@@ -1420,6 +1492,7 @@ scn_js_free(ScnJs *js)
 	g_ptr_array_free(js->pub_jobs, TRUE);
 	g_ptr_array_free(js->consumers, TRUE);
 	g_hash_table_destroy(js->info_results);
+	g_hash_table_destroy(js->sent);
 	g_hash_table_destroy(js->interned);
 	g_free(js);
 }

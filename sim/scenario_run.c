@@ -955,7 +955,9 @@ check_invariants(Run *run)
 	RunSub *cached_sub = NULL;
 	for (guint k = 0; k < run->dlvs->len; k++) {
 		Dlv *d = &g_array_index(run->dlvs, Dlv, k);
-		if (d->status != 0 || d->js)
+		/* JetStream deliveries, advisories and API answers come from the
+		 * broker itself, not from a publishing client */
+		if (d->status != 0 || d->js || strncmp(d->subject, "$JS.", 4) == 0)
 			continue;
 		RunClient *rc = run->clients->pdata[d->client];
 		RunSub *sub = cached_sub != NULL && cached_sub->sid == d->sid &&

@@ -4,6 +4,10 @@
  * core must never crash, must keep its invariants (its ASSERTs are on),
  * and must free everything (LeakSanitizer).
  *
+ * Inputs starting with 'A' run with auth on; inputs starting with 'J' run
+ * with JetStream on (streams in memory), so API requests, publishes into
+ * streams, pull requests and acks get fuzzed too.
+ *
  * Input format: a sequence of records; each record's first byte picks the
  * connection (low 2 bits), whether to drain output (bit 2), whether to
  * advance time (bit 3, by the next byte in 10 ms units), and the length of
@@ -12,6 +16,7 @@
 #include <glib.h>
 #include <jansson.h>
 #include <stddef.h>
+#include <stdio.h>
 #include <stdint.h>
 #include <string.h>
 
@@ -32,11 +37,12 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		.ping_interval_ns = 1000000000,
 		.auth_timeout_ns = 500000000,
 	};
-	/* Some inputs run with auth on. */
+	/* Some inputs run with auth on, some with JetStream. */
 	if (size > 0 && data[0] == 'A') {
 		config.user = "u";
 		config.password = "p";
 	}
+	config.jetstream = size > 0 && data[0] == 'J';
 	int64_t now = 1700000000000000000;
 	Broker *b = broker_create(&config, 42, now, NULL, NULL);
 	BrokerConn *conns[3];
@@ -45,7 +51,7 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		conns[k] = broker_conn_open(b, "10.0.0.1", (uint16_t)(1000 + k), now);
 		open[k] = true;
 	}
-	size_t off = 0;
+	size_t off = config.jetstream ? 1 : 0; /* 'J' only picks the mode */
 	while (off < size) {
 		uint8_t head = data[off++];
 		int k = head & 3;
@@ -82,6 +88,12 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	BrokerMonitorArg sargs[] = { { "subs", "1" } };
 	g_free(broker_monitor(b, "/subsz", sargs, 1, NULL, now, &status, &type));
 	g_free(broker_monitor(b, "/varz", NULL, 0, NULL, now, &status, &type));
+	BrokerMonitorArg jargs[] = { { "accounts", "true" }, { "streams", "true" }, { "consumers", "true" },
+		{ "config", "true" } };
+	char *jsz = broker_monitor(b, "/jsz", jargs, 4, NULL, now, &status, &type);
+	if (g_getenv("FUZZ_SHOW_JSZ") != NULL)
+		fprintf(stderr, "%s\n", jsz);
+	g_free(jsz);
 	broker_destroy(b);
 	return 0;
 }

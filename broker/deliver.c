@@ -32,12 +32,18 @@ deliver(Broker *b, BrokerConn *pub, BrokerSub *sub, const ProtoOp *op)
 		return true; /* the planted bug: it looks delivered, and is not */
 	sub->delivered++;
 	if (c->internal) {
-		/* The broker's own subscription (JetStream): a call, no bytes. */
+		/* The broker's own subscription (JetStream): a call, no bytes.
+		 * In-broker services keep subjects as C strings, so a reply with
+		 * a NUL byte in it (which a client may send) reads as no reply,
+		 * and a subject with one does not reach them at all. */
+		if (memchr(op->subject.ptr, 0, op->subject.len) != NULL)
+			return false;
+		bool reply_ok = op->reply.len > 0 && memchr(op->reply.ptr, 0, op->reply.len) == NULL;
 		BrokerMsgView view = {
 			.subject = (const char *)op->subject.ptr,
 			.subject_len = op->subject.len,
-			.reply = op->reply.len ? (const char *)op->reply.ptr : NULL,
-			.reply_len = op->reply.len,
+			.reply = reply_ok ? (const char *)op->reply.ptr : NULL,
+			.reply_len = reply_ok ? op->reply.len : 0,
 			.headers = op->headers.len ? op->headers.ptr : NULL,
 			.headers_len = op->headers.len,
 			.payload = op->payload.ptr,

@@ -13,9 +13,10 @@
  * "$JS.ACK.<stream>.<consumer>.*.*.*.*.*" and the flow control reply
  * "$JS.FC.<stream>.<consumer>.*".
  *
- * The model is nats-server v2.10.29 server/consumer.go (see the
- * "## Consumers" section of docs/jetstream.md for every choice, with the
- * source it follows). nats-server runs a consumer as goroutines woken by
+ * The model is nats-server's server/consumer.go: v2.14.5 where releases
+ * differ, for the features v2.10 has (v2.10.29 error texts); the
+ * "## Consumers" section of docs/jetstream.md lists every choice with the
+ * source it follows. nats-server runs a consumer as goroutines woken by
  * channels and Go timers; here one consumer is a state machine whose
  * timers are absolute deadlines (ack-wait scan, inactivity, push idle
  * heartbeat, pull request expiry/heartbeat, deferred work, state save),
@@ -45,7 +46,7 @@
 #include "proto/subject.h"
 
 /* ------------------------------------------------------------------ */
-/* constants (nats-server v2.10.29)                                     */
+/* constants (nats-server's)                                            */
 /* ------------------------------------------------------------------ */
 
 #define ACK_WAIT_DEFAULT_NS (30 * JS_NS_PER_S)        /* JsAckWaitDefault */
@@ -994,23 +995,38 @@ stream_facts_clear(StreamFacts *f)
 	g_ptr_array_unref(f->subjects);
 }
 
-/* setConsumerConfigDefaults */
+/* setConsumerConfigDefaults (v2.14.5: out-of-range negatives become the
+ * "unset" value instead of failing later checks). */
 static void
 cfg_set_defaults(ConsCfg *cfg, const StreamFacts *sf, JsServer *js)
 {
+	if (cfg->max_deliver == 0 || cfg->max_deliver < -1)
+		cfg->max_deliver = -1;
+	if (cfg->max_waiting < 0)
+		cfg->max_waiting = 0;
+	if (cfg->max_ack_pending < -1)
+		cfg->max_ack_pending = -1;
+	if (cfg->max_batch < 0)
+		cfg->max_batch = 0;
+	if (cfg->max_expires < 0)
+		cfg->max_expires = 0;
+	if (cfg->max_bytes < 0)
+		cfg->max_bytes = 0;
+	if (cfg->heartbeat < 0)
+		cfg->heartbeat = 0;
+	if (cfg->inactive_threshold < 0)
+		cfg->inactive_threshold = 0;
 	if (cfg->deliver_subject == NULL && cfg->max_waiting == 0)
 		cfg->max_waiting = WAIT_QUEUE_DEFAULT_MAX;
 	if (cfg->ack_wait == 0 && (cfg->ack == ACK_EXPLICIT || cfg->ack == ACK_ALL))
 		cfg->ack_wait = ACK_WAIT_DEFAULT_NS;
-	if (cfg->max_deliver == 0)
-		cfg->max_deliver = -1;
 	if (backoff_len(cfg) > 0)
 		cfg->ack_wait = backoff_at(cfg, 0);
 	if (cfg->max_ack_pending == 0)
 		cfg->max_ack_pending = sf->limit_max_ack_pending;
 	if (cfg->inactive_threshold == 0)
 		cfg->inactive_threshold = sf->limit_inactive_threshold;
-	if ((cfg->ack == ACK_EXPLICIT || cfg->ack == ACK_ALL) && cfg->max_ack_pending == 0) {
+	if (cfg->max_ack_pending == 0 && cfg->ack != ACK_NONE) {
 		int64_t acc = MAX_ACK_PENDING_DEFAULT;
 		int64_t lim = js_max_ack_pending_limit(js);
 		if (lim > 0 && lim < acc)
@@ -1037,10 +1053,48 @@ subjects_collide(const char *a, const char *b)
 	return proto_subject_overlaps(a, strlen(a), b, strlen(b));
 }
 
-/* checkConsumerCfg (v2.10.29), in its order. */
+/* isValidAssetName */
+static bool
+asset_name_valid(const char *name)
+{
+	return name_valid(name) && strchr(name, '/') == NULL && strchr(name, '\\') == NULL;
+}
+
+/* True when every subject matching a also matches b (subjectIsSubsetMatch). */
+static bool
+subject_subset(const char *a, const char *b)
+{
+	gchar **x = g_strsplit(a, ".", -1), **y = g_strsplit(b, ".", -1);
+	bool ok = true;
+	guint i = 0;
+	for (; x[i] != NULL; i++) {
+		if (y[i] == NULL) {
+			ok = false;
+			break;
+		}
+		if (strcmp(y[i], ">") == 0)
+			break;
+		if (strcmp(x[i], ">") == 0 || (strcmp(x[i], "*") == 0 && strcmp(y[i], "*") != 0) ||
+		    (strcmp(y[i], "*") != 0 && strcmp(x[i], y[i]) != 0)) {
+			ok = false;
+			break;
+		}
+	}
+	if (ok && x[i] == NULL && y[i] != NULL)
+		ok = false;
+	g_strfreev(x);
+	g_strfreev(y);
+	return ok;
+}
+
+/* checkConsumerCfg (v2.14.5 for the v2.10 fields), in its order. */
 static bool
 cfg_check(const ConsCfg *cfg, const StreamFacts *sf, JsServer *js, ApiErr *e)
 {
+	if (cfg->name != NULL && !asset_name_valid(cfg->name))
+		return api_err_set(e, 10052, "consumer name can not contain '.', '*', '>', '\\', '/'");
+	if (cfg->durable != NULL && !asset_name_valid(cfg->durable))
+		return api_err_set(e, 10052, "consumer durable name can not contain '.', '*', '>', '\\', '/'");
 	if (cfg->replicas > 0 && cfg->replicas > sf->replicas)
 		return api_err_set(e, 10126, NULL);
 	if (cfg->replicas < 0)
@@ -1123,7 +1177,7 @@ cfg_check(const ConsCfg *cfg, const StreamFacts *sf, JsServer *js, ApiErr *e)
 			return api_err_set(e, 10052, "invalid subject");
 		}
 		for (guint i = 0; i < filters->len; i++) {
-			if (i != o && subjects_collide(filters->pdata[o], filters->pdata[i])) {
+			if (i != o && subject_subset(filters->pdata[o], filters->pdata[i])) {
 				g_ptr_array_unref(filters);
 				return api_err_set(e, 10138, NULL);
 			}
@@ -2004,7 +2058,28 @@ dec_delivery_count(JsConsumer *c, uint64_t sseq)
 	r->count -= 1;
 }
 
-/* hasMaxDeliveries (the ack-wait scan's check, v2.10.22+). */
+/* moveAckFloor: after pending entry (dseq, sseq) went. Nothing pending:
+ * the floor is what was delivered; the entry right above the floor: the
+ * floor moves to just below the next pending one. */
+static void
+move_ack_floor(JsConsumer *c, uint64_t dseq, uint64_t sseq)
+{
+	if (c->pend.live == 0) {
+		c->adflr = c->dseq - 1;
+		c->asflr = c->sseq - 1;
+	} else if (dseq == c->adflr + 1) {
+		c->adflr = dseq;
+		c->asflr = sseq;
+		PendEntry *n = pend_next_after(&c->pend, sseq);
+		if (n != NULL && n->sseq < c->sseq) {
+			c->adflr = n->dseq - 1;
+			c->asflr = n->sseq - 1;
+		}
+	}
+}
+
+/* hasMaxDeliveries (the ack-wait scan's check, v2.10.22+; v2.11+ also
+ * moves the ack floor past the entry). */
 static bool
 has_max_deliveries(JsConsumer *c, uint64_t sseq)
 {
@@ -2019,8 +2094,10 @@ has_max_deliveries(JsConsumer *c, uint64_t sseq)
 		signal_new(c);
 	PendEntry *e = pend_find(&c->pend, sseq);
 	if (e != NULL) {
+		uint64_t dseq = e->dseq;
 		pend_drop(c, e);
 		update_delivered(c);
+		move_ack_floor(c, dseq, sseq);
 	}
 	rdc_get(&c->rdc, sseq)->count = dc;
 	return true;
@@ -2103,11 +2180,11 @@ seq_from_time(JsConsumer *c, int64_t t, const JsStoreState *state)
 }
 
 /*
- * selectStartingSeqNo, then what setLeader's readStoredState does to a
- * fresh consumer in nats-server <= 2.10 (it re-reads the new store's
- * state): consumer seq 1, ack floor 0/0 whatever the start. Deliver
- * "last" without a filter returns early in nats-server, before the
- * clamp into [first, last+1].
+ * selectStartingSeqNo (v2.14.5): the start for the deliver policy, then
+ * into the stream: an empty stream starts at 1 and a start past the end
+ * at last+1 (both only without opt_start_seq, which is kept as given), a
+ * start below the first seq moves up to it. The ack floor starts just
+ * below it (v2.14's SetStarting; nats-server <= 2.10 re-read it as 0/0).
  */
 static void
 select_start_seq(JsConsumer *c)
@@ -2117,7 +2194,6 @@ select_start_seq(JsConsumer *c)
 	st->ops->state(st, &state);
 	const ConsCfg *cfg = &c->cfg;
 	c->sseq = 0;
-	bool clamp = true;
 	if (cfg->opt_start_seq == 0) {
 		switch (cfg->deliver) {
 		case DELIVER_ALL:
@@ -2126,7 +2202,6 @@ select_start_seq(JsConsumer *c)
 		case DELIVER_LAST:
 			if (c->filters->len == 0) {
 				c->sseq = state.last_seq;
-				clamp = false;
 				break;
 			}
 			for (guint k = 0; k < c->filters->len; k++) {
@@ -2177,19 +2252,17 @@ select_start_seq(JsConsumer *c)
 	} else {
 		c->sseq = cfg->opt_start_seq;
 	}
-	if (clamp) {
-		if (state.first_seq == 0)
-			c->sseq = 1;
-		else if (c->sseq < state.first_seq)
-			c->sseq = state.first_seq;
-		else if (c->sseq > state.last_seq)
-			c->sseq = state.last_seq + 1;
-	}
+	if (state.first_seq == 0 && cfg->opt_start_seq == 0)
+		c->sseq = 1;
+	else if (c->sseq > state.last_seq && cfg->opt_start_seq == 0)
+		c->sseq = state.last_seq + 1;
+	else if (c->sseq < state.first_seq)
+		c->sseq = state.first_seq;
 	if (c->sseq == 0)
 		c->sseq = 1;
 	c->dseq = 1;
 	c->adflr = 0;
-	c->asflr = 0;
+	c->asflr = c->sseq - 1;
 }
 
 /* calculateNumPending: matching messages at or after the next seq (the
@@ -2308,8 +2381,10 @@ get_next_msg(JsConsumer *c, CurMsg *out, uint64_t *dc_out)
 				advisory_max_deliveries(c, seq, dc - 1);
 			e = pend_find(&c->pend, seq);
 			if (e != NULL) {
+				uint64_t dseq = e->dseq;
 				pend_drop(c, e);
 				update_delivered(c);
+				move_ack_floor(c, dseq, seq);
 			}
 			continue;
 		}
@@ -2345,6 +2420,8 @@ get_next_msg(JsConsumer *c, CurMsg *out, uint64_t *dc_out)
 			c->sseq = c->lss_resume;
 			g_array_free(c->lss, TRUE);
 			c->lss = NULL;
+		} else {
+			c->sseq = seq;
 		}
 		JsStoredMsg m;
 		JsStoreStatus ls = st->ops->load(st, seq, &m);
@@ -2474,9 +2551,17 @@ process_waiting(JsConsumer *c, bool eos, int64_t *fexp)
 	int64_t brp = 0;
 	WaitReq *pre = NULL;
 	for (WaitReq *wr = wq->head; wr != NULL;) {
-		if ((eos && wr->no_wait && wr->d > 0) || (wr->expires_ns != 0 && now >= wr->expires_ns)) {
-			send_status_pending(c, wr->reply, "408 Request Timeout", wr->n, wr->b);
-			broker_probe_hit(c->broker, BROKER_PROBE_JS_PULL_TIMEOUT);
+		bool expired = wr->expires_ns != 0 && now >= wr->expires_ns;
+		if (expired || (eos && wr->no_wait && (wr->expires_ns == 0 || wr->d > 0))) {
+			/* v2.12.3+: a one-shot at the end of the stream ends with
+			 * 404 No Messages (it was 408 with the pending counts). */
+			if (expired) {
+				send_status_pending(c, wr->reply, "408 Request Timeout", wr->n, wr->b);
+				broker_probe_hit(c->broker, BROKER_PROBE_JS_PULL_TIMEOUT);
+			} else {
+				send_status(c, wr->reply, 404, "No Messages");
+				broker_probe_hit(c->broker, BROKER_PROBE_JS_PULL_NO_MESSAGES);
+			}
 			WaitReq *next = wr->next;
 			wq_unlink(wq, pre, wr);
 			wr_free(wr);
@@ -2510,9 +2595,9 @@ process_waiting(JsConsumer *c, bool eos, int64_t *fexp)
 /*
  * nextWaiting: the request that gets this message (size sz), popped
  * round robin; *done when its batch is complete (the caller frees it).
- * On the way: a request whose max_bytes cannot take the message ends
- * with 409, an expired one with 408, one without interest silently.
- * v2.10.29 checks max_bytes before expiry and interest.
+ * On the way (v2.14.5 order): an expired request ends with 408, one whose
+ * max_bytes cannot take the message with 409, one without interest
+ * silently.
  */
 static WaitReq *
 next_waiting(JsConsumer *c, int64_t sz, bool *done)
@@ -2521,6 +2606,13 @@ next_waiting(JsConsumer *c, int64_t sz, bool *done)
 	int64_t now = now_ns(c);
 	while (wq->head != NULL) {
 		WaitReq *wr = wq->head;
+		if (wr->expires_ns != 0 && now >= wr->expires_ns) {
+			send_status_pending(c, wr->reply, "408 Request Timeout", wr->n, wr->b);
+			broker_probe_hit(c->broker, BROKER_PROBE_JS_PULL_TIMEOUT);
+			wq_unlink(wq, NULL, wr);
+			wr_free(wr);
+			continue;
+		}
 		if (wr->b > 0) {
 			if (sz <= wr->b) {
 				wr->b -= sz;
@@ -2534,16 +2626,8 @@ next_waiting(JsConsumer *c, int64_t sz, bool *done)
 				continue;
 			}
 		}
-		if (wr->expires_ns == 0 || now < wr->expires_ns) {
-			if (broker_has_interest(c->broker, wr->reply))
-				return wq_pop(wq, done);
-		} else {
-			send_status_pending(c, wr->reply, "408 Request Timeout", wr->n, wr->b);
-			broker_probe_hit(c->broker, BROKER_PROBE_JS_PULL_TIMEOUT);
-			wq_unlink(wq, NULL, wr);
-			wr_free(wr);
-			continue;
-		}
+		if (broker_has_interest(c->broker, wr->reply))
+			return wq_pop(wq, done);
 		wq_unlink(wq, NULL, wr);
 		wr_free(wr);
 	}
@@ -3029,7 +3113,9 @@ process_ack_msg(JsConsumer *c, uint64_t sseq, uint64_t dseq, uint64_t dc, const 
     bool *caller_replies)
 {
 	*caller_replies = false;
-	if (sseq >= c->sseq)
+	/* An ack at or past the next seq is ignored (not for flow-controlled
+	 * consumers, v2.14.5). */
+	if (sseq >= c->sseq && !c->cfg.flow_control)
 		return;
 	bool in_place = c->retention != JS_RETENTION_LIMITS;
 	bool need_signal = false;
@@ -3049,18 +3135,7 @@ process_ack_msg(JsConsumer *c, uint64_t sseq, uint64_t dseq, uint64_t dc, const 
 			dseq = e->dseq;
 			pend_drop(c, e);
 			broker_probe_hit(c->broker, BROKER_PROBE_JS_ACK);
-			if (c->pend.live == 0) {
-				c->adflr = c->dseq - 1;
-				c->asflr = c->sseq - 1;
-			} else if (dseq == c->adflr + 1) {
-				c->adflr = dseq;
-				c->asflr = sseq;
-				PendEntry *n = pend_next_after(&c->pend, sseq);
-				if (n != NULL && n->sseq < c->sseq) {
-					c->adflr = n->dseq - 1;
-					c->asflr = n->sseq - 1;
-				}
-			}
+			move_ack_floor(c, dseq, sseq);
 		}
 		rdc_delete(&c->rdc, sseq);
 		break;
@@ -3405,7 +3480,10 @@ process_next_msg_request(JsConsumer *c, const char *reply, const char *body, siz
 	wr->received_ns = now;
 	if (!wq_add(&c->wq, wr)) {
 		wr_free(wr);
-		send_status(c, reply, 409, "Exceeded MaxWaiting");
+		/* v2.14.5: not answered when the request has heartbeats (the
+		 * client waits for the missing heartbeats instead). */
+		if (req.heartbeat == 0)
+			send_status(c, reply, 409, "Exceeded MaxWaiting");
 		broker_probe_hit(c->broker, BROKER_PROBE_JS_PULL_REJECTED);
 		return;
 	}
@@ -3638,9 +3716,8 @@ consumer_new(JsServer *js, JsStream *s, ConsCfg *cfg, const char *name, int64_t 
 	filters_refresh(c);
 	c->rdc.v = g_array_new(FALSE, FALSE, sizeof(RdcEntry));
 	c->wq.max = c->cfg.max_waiting;
-	c->maxdc = (uint64_t)c->cfg.max_deliver;
-	if (c->cfg.max_deliver < 0)
-		c->maxdc = (uint64_t)c->cfg.max_deliver; /* -1: the largest uint64, no limit in practice */
+	/* v2.14.5: max(max_deliver, 0), so -1 (no limit) is 0 */
+	c->maxdc = c->cfg.max_deliver > 0 ? (uint64_t)c->cfg.max_deliver : 0;
 	c->maxp = c->cfg.max_ack_pending;
 	c->sfreq = sample_freq_value(&c->cfg);
 	c->dsubj = g_strdup(c->cfg.deliver_subject);
@@ -3744,6 +3821,9 @@ js_consumer_free(JsConsumer *c, bool delete_state)
 {
 	if (c == NULL || c->closed)
 		return;
+	/* The notifications publish, and a publish may come back here (a
+	 * stream capturing the advisory): busy keeps that to a note. */
+	enter(c);
 	if (delete_state)
 		consumer_stop_notify(c);
 	broker_internal_unsubscribe(c->broker, c->ack_sub);
@@ -3755,10 +3835,10 @@ js_consumer_free(JsConsumer *c, bool delete_state)
 		(void)status; /* NOT_FOUND when never saved */
 	}
 	/* Shutdown and crash alike: nothing more is written, so what is on
-	 * storage is the last save (at most STATE_SAVE_INTERVAL_NS old). */
+	 * storage is the last save (at most STATE_SAVE_INTERVAL_NS old). The
+	 * memory goes when the outermost operation on c ends. */
 	c->closed = true;
-	if (c->busy == 0)
-		consumer_destroy(c);
+	leave(c);
 }
 
 /* Deletes the consumer (API delete, inactive threshold): advisory and
@@ -3967,7 +4047,11 @@ js_consumer_next_deadline(JsConsumer *c)
 	return d;
 }
 
-/* deleteNotActive. Returns true when the consumer went. */
+/* deleteNotActive (v2.14.5). Push: gone unless active. Pull: not before
+ * the threshold has passed since the last request (or delivery or ack),
+ * not while a request waits with interest, and not before the last
+ * pending message's ack wait plus the threshold. Returns true when the
+ * consumer went. */
 static bool
 delete_not_active(JsConsumer *c)
 {
@@ -3977,7 +4061,7 @@ delete_not_active(JsConsumer *c)
 			return false;
 	} else {
 		int64_t elapsed = c->wq.last_ns == 0 ? INT64_MAX : now - c->wq.last_ns;
-		if (elapsed <= c->cfg.inactive_threshold) {
+		if (elapsed < c->dthresh) {
 			c->dtmr_at = now + (c->dthresh - elapsed);
 			return false;
 		}
@@ -3985,6 +4069,30 @@ delete_not_active(JsConsumer *c)
 		process_waiting(c, true, &fexp);
 		if (c->wq.n > 0) {
 			c->dtmr_at = now + c->dthresh;
+			return false;
+		}
+		int64_t delay = 0;
+		guint l = backoff_len(&c->cfg);
+		for (size_t k = c->pend.head; k < c->pend.tail; k++) {
+			const PendEntry *e = &c->pend.v[k];
+			if (e->dseq == 0)
+				continue;
+			int64_t aw = ack_wait_delay(c, 0);
+			if (l > 0) {
+				RdcEntry *r = rdc_find(&c->rdc, e->sseq);
+				int64_t bi = r != NULL ? (int64_t)r->count : 0;
+				if (bi < 0)
+					bi = 0;
+				else if (bi >= (int64_t)l)
+					bi = (int64_t)l - 1;
+				aw = ack_wait_delay(c, backoff_at(&c->cfg, (guint)bi));
+			}
+			int64_t ts = e->ts_ns + aw + c->dthresh;
+			if (ts > now && ts - now > delay)
+				delay = ts - now;
+		}
+		if (delay > 0) {
+			c->dtmr_at = now + delay;
 			return false;
 		}
 	}
@@ -4078,6 +4186,7 @@ apply_purge(JsConsumer *c, uint64_t first_seq)
 	}
 	if (c->asflr < first_seq - 1) {
 		c->asflr = first_seq - 1;
+		bool dropped = false;
 		while (c->pend.live > 0 && c->pend.v[c->pend.head].sseq <= c->asflr) {
 			PendEntry *e = &c->pend.v[c->pend.head];
 			if (e->dseq > c->adflr) {
@@ -4086,7 +4195,10 @@ apply_purge(JsConsumer *c, uint64_t first_seq)
 					c->dseq = c->adflr;
 			}
 			pend_drop(c, e);
+			dropped = true;
 		}
+		if (dropped)
+			update_acks(c, NULL); /* v2.14.5 counts these as acks */
 		rdc_delete_upto(&c->rdc, c->asflr);
 		changed = true;
 	}
@@ -4216,7 +4328,9 @@ js_consumer_info_json(JsConsumer *c, bool with_config)
 	json_object_set_new(j, "delivered", seq_info(c->dseq - 1, c->sseq - 1, c->ldt_ns));
 	json_object_set_new(j, "ack_floor", seq_info(c->adflr, c->asflr, c->lat_ns));
 	json_object_set_new(j, "num_ack_pending", json_integer((json_int_t)c->pend.live));
-	json_object_set_new(j, "num_redelivered", json_integer((json_int_t)c->rdc.v->len));
+	/* v2.11.4+: with max_deliver 1 nothing is redelivered, so nothing is
+	 * reported (the counts are still kept) */
+	json_object_set_new(j, "num_redelivered", json_integer(c->cfg.max_deliver == 1 ? 0 : (json_int_t)c->rdc.v->len));
 	json_object_set_new(j, "num_waiting", json_integer(is_pull(c) ? count_waiting(c) : 0));
 	/* nats-server keeps num_pending exact through per-removal
 	 * notifications; natsim counts it from the store here. */
@@ -4262,6 +4376,8 @@ check_new_config(JsConsumer *c, const ConsCfg *cur, const ConsCfg *ncfg, ApiErr 
 	const char *why = NULL;
 	if (cur->deliver != ncfg->deliver)
 		why = "deliver policy can not be updated";
+	else if (cur->mem_storage != ncfg->mem_storage)
+		why = "storage type can not be updated";
 	else if (cur->opt_start_seq != ncfg->opt_start_seq)
 		why = "start sequence can not be updated";
 	else if (cur->start_time_set != ncfg->start_time_set ||
@@ -4320,7 +4436,7 @@ update_config(JsConsumer *c, ConsCfg *ncfg, ApiErr *e)
 	if (!str_eq(ncfg->sample_freq, c->cfg.sample_freq))
 		c->sfreq = sample_freq_value(ncfg);
 	if (ncfg->max_deliver != c->cfg.max_deliver)
-		c->maxdc = (uint64_t)ncfg->max_deliver;
+		c->maxdc = ncfg->max_deliver > 0 ? (uint64_t)ncfg->max_deliver : 0;
 	if (ncfg->inactive_threshold != c->cfg.inactive_threshold) {
 		update_inactive_threshold(c, ncfg);
 		c->dtmr_set = false;
@@ -4406,6 +4522,10 @@ add_consumer(JsServer *js, JsStream *s, ConsCfg *cfg, int action, ApiErr *e, boo
 			api_err_set(e, 10098, NULL);
 			return NULL;
 		}
+		if (cfg->deliver != DELIVER_ALL) {
+			api_err_set(e, 10101, NULL);
+			return NULL;
+		}
 		if (js_stream_consumers(s)->len > 0) {
 			GPtrArray *subjects = g_ptr_array_new();
 			cfg_gather_filters(cfg, subjects);
@@ -4416,10 +4536,6 @@ add_consumer(JsServer *js, JsStream *s, ConsCfg *cfg, int action, ApiErr *e, boo
 				api_err_set(e, code, NULL);
 				return NULL;
 			}
-		}
-		if (cfg->deliver != DELIVER_ALL) {
-			api_err_set(e, 10101, NULL);
-			return NULL;
 		}
 	}
 	char name_buf[9];
@@ -4540,6 +4656,8 @@ js_consumer_api_create(JsServer *js, const BrokerMsgView *msg, const char *strea
 			ok = json_is_object(cj) && decode_object(&cfg, cfg_fields, cj, "ConsumerConfig", NULL);
 	}
 	json_decref(body);
+	/* v2.14.5: the legacy ephemeral form's name is the config's */
+	const char *name = consumer != NULL ? consumer : cfg.name;
 	uint32_t code = 0;
 	if (!ok)
 		code = 10025;
@@ -4547,7 +4665,7 @@ js_consumer_api_create(JsServer *js, const BrokerMsgView *msg, const char *strea
 		code = 10016;
 	else if (!str_eq(stream, req.stream_name))
 		code = 10056;
-	else if (consumer != NULL && (strchr(consumer, '/') != NULL || strchr(consumer, '\\') != NULL))
+	else if (name != NULL && (strchr(name, '/') != NULL || strchr(name, '\\') != NULL))
 		code = 10127;
 	else if (legacy_durable && cfg.durable == NULL)
 		code = 10018;
@@ -4572,7 +4690,9 @@ js_consumer_api_create(JsServer *js, const BrokerMsgView *msg, const char *strea
 		respond_error(js, msg, T, code, NULL);
 		return;
 	}
-	if (!legacy_durable && consumer != NULL)
+	/* the name from the subject is the config's (v2.14.5: for
+	 * DURABLE.CREATE too) */
+	if (consumer != NULL)
 		set_str(&cfg.name, consumer);
 	g_free(req.stream_name);
 	ApiErr e = { 0, NULL };

@@ -349,14 +349,17 @@ api_account_info(JsServer *js, const BrokerMsgView *msg)
 
 /* ---- the router ---- */
 
-/* A subject under $JS.API that no handler takes. Since 2.10.8 nats-server
- * answers these with a bad request (apiDispatch, "Short circuit for no
- * interest"); 2.9.10 did not answer at all. natsim follows the current
- * server (docs/jetstream.md). */
+/* A subject under $JS.API that no handler takes gets no answer at all:
+ * nats-server's apiDispatch has a "bad request" branch for it (v2.10.29,
+ * v2.14.5), but only for a request whose account is not the system
+ * account, and a client's request reaches the JetStream API through the
+ * $JS.API import from the system account, so it never runs. On the wire
+ * (2.9.10) nothing comes back; the client times out (NATS-SPEC §2.1). */
 static void
 api_unknown(JsServer *js, const BrokerMsgView *msg)
 {
-	js_api_respond(js, msg, js_api_error_response("system_response", 10003, NULL));
+	(void)js;
+	(void)msg;
 }
 
 /* Joins tokens [from, n) with dots (g_free). */

@@ -501,10 +501,14 @@ test_max_deliver_push(void)
 	cfx_stream(fx, c, "{\"name\":\"S\",\"subjects\":[\"s.>\"],\"storage\":\"memory\",\"retention\":\"workqueue\"}");
 	push_consumer(fx, c, "P", "\"ack_wait\":100000000,\"max_deliver\":5");
 	cfx_pub(fx, c, "s.a", NULL, NULL, "x");
-	cfx_advance(fx, 550 * MS);
-	/* out of pending, but the floor has not passed it yet */
-	g_assert_cmpint(cfx_info_int(fx, c, "S", "P", "num_ack_pending"), ==, 0);
+	cfx_advance(fx, 504 * MS);
+	g_assert_cmpint(cfx_info_int(fx, c, "S", "P", "num_ack_pending"), ==, 1);
 	g_assert_cmpint(cfx_info_int(fx, c, "S", "P", "ack_floor.stream_seq"), ==, 0);
+	cfx_advance(fx, 1 * MS);
+	/* out of pending, and (v2.11+ moveAckFloor) the floor passes it at
+	 * once: 2.9/2.10 left it until a later scan or ack */
+	g_assert_cmpint(cfx_info_int(fx, c, "S", "P", "num_ack_pending"), ==, 0);
+	g_assert_cmpint(cfx_info_int(fx, c, "S", "P", "ack_floor.stream_seq"), ==, 1);
 	cfx_advance_to(fx, CFX_EPOCH_NS + 2 * SEC);
 	GPtrArray *m = got(fx, c, "s.");
 	g_assert_cmpuint(m->len, ==, 5);
@@ -522,8 +526,6 @@ test_max_deliver_push(void)
 	json_decref(si);
 	g_assert_cmpint(cfx_info_int(fx, c, "S", "P", "num_ack_pending"), ==, 0);
 	g_assert_cmpint(cfx_info_int(fx, c, "S", "P", "num_redelivered"), ==, 1);
-	/* v2.10: the next scan (606 ms) finds nothing pending and moves the
-	 * floor to what was delivered (2.9.10 left it at 0/0) */
 	g_assert_cmpint(cfx_info_int(fx, c, "S", "P", "ack_floor.stream_seq"), ==, 1);
 	g_assert_cmpint(cfx_info_int(fx, c, "S", "P", "ack_floor.consumer_seq"), ==, 5);
 	cfx_free(fx);
@@ -640,7 +642,7 @@ test_ack_replies(void)
 		g_assert_cmpuint(at(r, 0)->data->len, ==, 0);
 		g_ptr_array_free(r, TRUE);
 	}
-	/* +NXT acks #1's neighbour and answers with the next message(s) */
+	/* +NXT acks #3 and asks for two more: the NAKed #2 first, then #4 */
 	cfx_pub(fx, c, at(m, 2)->reply, "_R.nxt", NULL, "+NXT {\"batch\":2}");
 	g_ptr_array_free(m, TRUE);
 	m = cfx_take(fx, c);
@@ -693,6 +695,36 @@ test_ack_subject_fields(void)
 	cfx_free(fx);
 }
 
+/* sample_freq 100%: every ack of a pending message sends the ack metric
+ * (consumer_ack) with the time from delivery to ack. */
+static void
+test_ack_sampling(void)
+{
+	Cfx *fx = cfx_new(NULL);
+	CfxClient *c = cfx_client(fx);
+	cfx_sub(fx, c, "$JS.EVENT.METRIC.CONSUMER.ACK.>", NULL, 7);
+	cfx_stream(fx, c, STREAM);
+	cfx_pub_n(fx, c, "s.a", 2);
+	pull_consumer(fx, c, "D", "\"sample_freq\":\"100%\"");
+	cfx_pull(fx, c, "S", "D", "_R.in.1", "2");
+	GPtrArray *m = got(fx, c, "s.");
+	cfx_advance(fx, 250 * MS);
+	ack(fx, c, at(m, 1), "");
+	ack(fx, c, at(m, 1), ""); /* not pending any more: no metric */
+	g_ptr_array_free(m, TRUE);
+	GPtrArray *adv = got(fx, c, "$JS.EVENT.METRIC.CONSUMER.ACK.S.D");
+	g_assert_cmpuint(adv->len, ==, 1);
+	json_t *a = json_loads(at(adv, 0)->data->str, 0, NULL);
+	g_assert_cmpstr(json_string_value(json_object_get(a, "type")), ==, "io.nats.jetstream.metric.v1.consumer_ack");
+	g_assert_cmpint(json_integer_value(json_object_get(a, "stream_seq")), ==, 2);
+	g_assert_cmpint(json_integer_value(json_object_get(a, "consumer_seq")), ==, 2);
+	g_assert_cmpint(json_integer_value(json_object_get(a, "ack_time")), ==, 250 * MS);
+	g_assert_cmpint(json_integer_value(json_object_get(a, "deliveries")), ==, 1);
+	json_decref(a);
+	g_ptr_array_free(adv, TRUE);
+	cfx_free(fx);
+}
+
 int
 main(int argc, char **argv)
 {
@@ -714,5 +746,6 @@ main(int argc, char **argv)
 	g_test_add_func("/js/consumer/ack/non-pending-noop", test_ack_of_non_pending);
 	g_test_add_func("/js/consumer/ack/replies", test_ack_replies);
 	g_test_add_func("/js/consumer/ack/subject-fields", test_ack_subject_fields);
+	g_test_add_func("/js/consumer/ack/sampling", test_ack_sampling);
 	return g_test_run();
 }

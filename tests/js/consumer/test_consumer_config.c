@@ -68,6 +68,23 @@ test_defaults(void)
 	    "{\"durable_name\":\"T\",\"deliver_policy\":\"by_start_time\",\"opt_start_time\":\"2023-11-14T23:13:20.500000000+01:00\"}");
 	g_assert_cmpstr(json_string_value(json_object_get(cfgof(r), "opt_start_time")), ==, "2023-11-14T23:13:20.5+01:00");
 	json_decref(r);
+	/* v2.14.5: negatives become "unset" (no 10087/10114 any more) */
+	r = cfx_consumer(fx, c, "S", "NEG",
+	    "{\"durable_name\":\"NEG\",\"ack_policy\":\"explicit\",\"max_waiting\":-1,\"max_batch\":-3,\"max_deliver\":-7,"
+	    "\"max_ack_pending\":-5,\"max_expires\":-1}");
+	g_assert_cmpint(cfg_int(r, "max_waiting"), ==, 512);
+	g_assert_cmpint(cfg_int(r, "max_deliver"), ==, -1);
+	g_assert_cmpint(cfg_int(r, "max_ack_pending"), ==, -1);
+	g_assert_null(json_object_get(cfgof(r), "max_batch"));
+	g_assert_null(json_object_get(cfgof(r), "max_expires"));
+	json_decref(r);
+	/* filters that only collide (neither contains the other) are fine */
+	r = cfx_consumer(fx, c, "S", "OV", "{\"durable_name\":\"OV\",\"filter_subjects\":[\"s.*.a\",\"s.b.*\"]}");
+	json_decref(r);
+	/* DURABLE.CREATE puts the name in the config too */
+	r = cfx_req(fx, c, "$JS.API.CONSUMER.DURABLE.CREATE.S.LEG", "{\"stream_name\":\"S\",\"config\":{\"durable_name\":\"LEG\"}}");
+	g_assert_cmpstr(json_string_value(json_object_get(cfgof(r), "name")), ==, "LEG");
+	json_decref(r);
 	/* stream consumer_limits give defaults */
 	cfx_stream(fx, c,
 	    "{\"name\":\"L\",\"subjects\":[\"l.>\"],\"storage\":\"memory\",\"consumer_limits\":{\"inactive_threshold\":"
@@ -110,13 +127,15 @@ test_validation_errors(void)
 		    "consumer idle heartbeat needs to be >= 100ms" },
 		{ NULL, NULL, "{\"durable_name\":\"X\",\"rate_limit_bps\":1000}", 10086, 400,
 		    "consumer in pull mode can not have rate limit set" },
-		{ NULL, NULL, "{\"durable_name\":\"X\",\"max_waiting\":-1}", 10087, 400,
-		    "consumer max waiting needs to be positive" },
+
 		{ NULL, NULL, "{\"durable_name\":\"X\",\"idle_heartbeat\":1000000000}", 10088, 400,
 		    "consumer idle heartbeat requires a push based consumer" },
 		{ NULL, NULL, "{\"durable_name\":\"X\",\"flow_control\":true}", 10089, 400,
 		    "consumer flow control requires a push based consumer" },
-		{ NULL, NULL, "{\"durable_name\":\"X\",\"max_batch\":-1}", 10114, 400, "consumer max request batch needs to be > 0" },
+		{ "$JS.API.CONSUMER.CREATE.S", NULL, "{\"name\":\"a b\"}", 10052, 500,
+		    "consumer name can not contain '.', '*', '>', '\\', '/'" },
+		{ "$JS.API.CONSUMER.CREATE.S", NULL, "{\"name\":\"a/b\"}", 10127, 400,
+		    "Consumer name can not contain path separators" },
 		{ NULL, NULL, "{\"durable_name\":\"X\",\"max_expires\":1000}", 10115, 400,
 		    "consumer max request expires needs to be >= 1ms" },
 		{ NULL, NULL, "{\"durable_name\":\"X\",\"deliver_policy\":\"all\",\"opt_start_seq\":3}", 10094, 400,
@@ -140,11 +159,9 @@ test_validation_errors(void)
 		    "failed to parse consumer sampling configuration: <nil>" },
 		{ NULL, NULL, "{\"durable_name\":\"X\",\"deliver_subject\":\"d.x\",\"flow_control\":true}", 10108, 400,
 		    "consumer with flow control also needs heartbeats" },
-		{ "$JS.API.CONSUMER.DURABLE.CREATE.S.X", NULL, "{\"durable_name\":\"X\",\"name\":\"Y\"}", 10132, 400,
-		    "Consumer Durable and Name have to be equal if both are provided" },
 		{ NULL, NULL, "{\"durable_name\":\"X\",\"filter_subject\":\"s.a\",\"filter_subjects\":[\"s.b\"]}", 10136, 400,
 		    "consumer cannot have both FilterSubject and FilterSubjects specified" },
-		{ NULL, NULL, "{\"durable_name\":\"X\",\"filter_subjects\":[\"s.>\",\"s.b\"]}", 10138, 400,
+		{ NULL, NULL, "{\"durable_name\":\"X\",\"filter_subjects\":[\"s.b\",\"s.>\"]}", 10138, 400,
 		    "consumer subject filters cannot overlap" },
 		{ NULL, NULL, "{\"durable_name\":\"X\",\"filter_subjects\":[\"s.a\",\"\"]}", 10139, 400,
 		    "consumer filter in FilterSubjects cannot be empty" },
@@ -247,6 +264,10 @@ test_workqueue_and_limits(void)
 	    10101, 400);
 	g_assert_cmpstr(d, ==, "consumer must be deliver all on workqueue stream");
 	g_free(d);
+	/* v2.14.5 checks deliver all before the other consumers */
+	d = cfx_req_error(fx, c, "$JS.API.CONSUMER.CREATE.W.B",
+	    "{\"stream_name\":\"W\",\"config\":{\"ack_policy\":\"explicit\",\"deliver_policy\":\"last\"}}", 10101, 400);
+	g_free(d);
 	json_decref(cfx_consumer(fx, c, "W", "B", "{\"ack_policy\":\"explicit\",\"filter_subject\":\"w.b\"}"));
 	cfx_stream(fx, c, "{\"name\":\"M\",\"subjects\":[\"m.>\"],\"storage\":\"memory\",\"max_consumers\":1}");
 	json_decref(cfx_consumer(fx, c, "M", "ONE", "{}"));
@@ -295,6 +316,7 @@ test_update_rules(void)
 		{ "\"ack_policy\":\"explicit\",\"deliver_policy\":\"by_start_sequence\",\"opt_start_seq\":2",
 		    "deliver policy can not be updated" },
 		{ "\"ack_policy\":\"explicit\",\"replay_policy\":\"original\"", "replay policy can not be updated" },
+		{ "\"ack_policy\":\"explicit\",\"mem_storage\":true", "storage type can not be updated" },
 		{ "\"ack_policy\":\"explicit\",\"max_waiting\":10", "max waiting can not be updated" },
 		{ "\"ack_policy\":\"explicit\",\"deliver_subject\":\"d.x\",\"max_waiting\":0", "can not update pull consumer to push based" },
 	};

@@ -96,10 +96,10 @@ test_fifo_round_robin(void)
 	cfx_free(fx);
 }
 
-/* no_wait: 404 when nothing is pending; a partial batch ends with 408
- * and the unfilled count; 408 Requests Pending when the waiting requests
- * already ask for more than is pending. Messages awaiting ack do not
- * count as pending. */
+/* no_wait: 404 when nothing is pending; a partial batch ends at the end
+ * of the stream (v2.12.3+: with 404); 408 Requests Pending when the
+ * waiting requests already ask for more than is pending. Messages
+ * awaiting ack do not count as pending. */
 static void
 test_no_wait(void)
 {
@@ -129,8 +129,17 @@ test_no_wait(void)
 	m = cfx_take_prefix(fx, c, "s.");
 	g_assert_cmpuint(m->len, ==, 3);
 	g_ptr_array_free(m, TRUE);
-	expect_status(fx, c, "_R.in.1",
-	    "NATS/1.0 408 Request Timeout\r\nNats-Pending-Messages: 7\r\nNats-Pending-Bytes: 0\r\n\r\n");
+	/* v2.12.3+: 404 at the end of the stream (2.9/2.10: 408 with
+	 * Nats-Pending-Messages: 7) */
+	expect_status(fx, c, "_R.in.1", "NATS/1.0 404 No Messages\r\n\r\n");
+	/* with expires the one-shot ends at the end of the stream too once it
+	 * got something, but waits (until expiry) while it got nothing */
+	cfx_pub_n(fx, c, "s.a", 1);
+	cfx_pull(fx, c, "S", "D", "_R.in.2", "{\"batch\":5,\"no_wait\":true,\"expires\":2000000000}");
+	m = cfx_take_prefix(fx, c, "s.");
+	g_assert_cmpuint(m->len, ==, 1);
+	g_ptr_array_free(m, TRUE);
+	expect_status(fx, c, "_R.in.2", "NATS/1.0 404 No Messages\r\n\r\n");
 	/* all three await ack: nothing pending for a new no_wait */
 	cfx_pull(fx, c, "S", "D", "_R.in.1", "{\"batch\":10,\"no_wait\":true}");
 	expect_status(fx, c, "_R.in.1", "NATS/1.0 404 No Messages\r\n\r\n");
@@ -242,10 +251,15 @@ test_request_rejections(void)
 	cfx_pull(fx, c, "S", "L", "_R.in.1", "{\"batch\":1,\"expires\":1000000000}");
 	cfx_pull(fx, c, "S", "L", "_R.in.2", "{\"batch\":1,\"expires\":1000000000}");
 	expect_status(fx, c, "_R.in.2", "NATS/1.0 409 Exceeded MaxWaiting\r\n\r\n");
+	/* v2.14.5: with heartbeats the overflow is not answered */
+	cfx_pull(fx, c, "S", "L", "_R.in.2", "{\"batch\":1,\"expires\":1000000000,\"idle_heartbeat\":100000000}");
+	GPtrArray *quiet = cfx_take_prefix(fx, c, "_R.in.2");
+	g_assert_cmpuint(quiet->len, ==, 0);
+	g_ptr_array_free(quiet, TRUE);
 	GPtrArray *m = cfx_take_prefix(fx, c, "_R.in.1");
 	g_assert_cmpuint(m->len, ==, 0);
 	g_ptr_array_free(m, TRUE);
-	g_assert_cmpuint(broker_probe_count(fx->broker, BROKER_PROBE_JS_PULL_REJECTED), ==, 9);
+	g_assert_cmpuint(broker_probe_count(fx->broker, BROKER_PROBE_JS_PULL_REJECTED), ==, 10);
 	/* body forms: a bare number is the batch, anything else is 1 */
 	cfx_advance(fx, 2 * SEC);
 	cfx_unsub(fx, c, 1); /* the push consumer goes quiet */
@@ -338,7 +352,7 @@ test_max_ack_pending_stall(void)
 /* The no_wait quirk (nats-server's loop does not end one-shots while
  * stalled on max_ack_pending): a partial no_wait request stays waiting,
  * with no 404/408, until acks let it finish; at the end of the stream it
- * then ends with 408. */
+ * then ends (404). */
 static void
 test_no_wait_stall_quirk(void)
 {
@@ -362,8 +376,7 @@ test_no_wait_stall_quirk(void)
 	g_ptr_array_free(m2, TRUE);
 	g_assert_cmpint(cfx_info_int(fx, c, "S", "D", "num_waiting"), ==, 1);
 	cfx_pub(fx, c, at(m, 1)->reply, NULL, NULL, "");
-	expect_status(fx, c, "_R.in.1",
-	    "NATS/1.0 408 Request Timeout\r\nNats-Pending-Messages: 2\r\nNats-Pending-Bytes: 0\r\n\r\n");
+	expect_status(fx, c, "_R.in.1", "NATS/1.0 404 No Messages\r\n\r\n");
 	g_ptr_array_free(m, TRUE);
 	cfx_free(fx);
 }

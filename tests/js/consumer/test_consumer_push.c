@@ -252,40 +252,54 @@ test_push_inactive_threshold(void)
 
 /* nats-server's didNotDeliver quirk, modelled: a delivery that found no
  * subscriber (interest went in the same instant) counts its delivery down
- * from zero, which wraps the uint64 count; at the ack-wait scan that
- * counts as having reached max_deliver, so the message leaves pending
- * with a MAX_DELIVERIES advisory (deliveries 2^64-1) and never comes
- * back, even with max_deliver unlimited. */
+ * from zero, which wraps the uint64 count. With max_deliver unlimited the
+ * ack-wait redelivery then wraps it back: it comes again with delivery
+ * count 1 (and stays in num_redelivered until acked). With a limit the
+ * wrapped count is "past max_deliver" at the ack-wait scan: the message
+ * leaves pending silently (no advisory: the count is not equal to the
+ * limit) and never comes back. */
 static void
 test_no_interest_wrap_quirk(void)
 {
-	Cfx *fx = cfx_new(NULL);
-	CfxClient *c = cfx_client(fx);
-	cfx_sub(fx, c, "$JS.EVENT.ADVISORY.CONSUMER.MAX_DELIVERIES.>", NULL, 7);
-	cfx_stream(fx, c, STREAM);
-	cfx_sub(fx, c, "d.Q", NULL, 1);
-	json_decref(cfx_consumer(fx, c, "S", "Q", "{\"durable_name\":\"Q\",\"deliver_subject\":\"d.Q\",\"ack_policy\":\"explicit\",\"ack_wait\":1000000000}"));
-	cfx_send(fx, c, "UNSUB 1\r\nPUB s.a 1\r\nx\r\n");
-	g_assert_cmpuint(broker_probe_count(fx->broker, BROKER_PROBE_JS_PUSH_NO_INTEREST), ==, 1);
-	g_assert_cmpint(cfx_info_int(fx, c, "S", "Q", "num_ack_pending"), ==, 1);
-	g_assert_cmpint(cfx_info_int(fx, c, "S", "Q", "num_redelivered"), ==, 1);
-	cfx_sub(fx, c, "d.Q", NULL, 2);
-	cfx_advance(fx, 5 * SEC);
-	GPtrArray *m = cfx_take_prefix(fx, c, "s.");
-	g_assert_cmpuint(m->len, ==, 0);
-	g_ptr_array_free(m, TRUE);
-	GPtrArray *adv = cfx_take_prefix(fx, c, "$JS.EVENT.ADVISORY.CONSUMER.MAX_DELIVERIES.S.Q");
-	g_assert_cmpuint(adv->len, ==, 1);
-	g_assert_nonnull(strstr(at(adv, 0)->data->str, "\"deliveries\":18446744073709551615"));
-	g_assert_cmpint(at(adv, 0)->at_ns - CFX_EPOCH_NS, ==, 1001 * MS);
-	g_ptr_array_free(adv, TRUE);
-	g_assert_cmpint(cfx_info_int(fx, c, "S", "Q", "num_ack_pending"), ==, 0);
-	cfx_free(fx);
+	for (int limited = 0; limited < 2; limited++) {
+		Cfx *fx = cfx_new(NULL);
+		CfxClient *c = cfx_client(fx);
+		cfx_sub(fx, c, "$JS.EVENT.ADVISORY.CONSUMER.MAX_DELIVERIES.>", NULL, 7);
+		cfx_stream(fx, c, STREAM);
+		cfx_sub(fx, c, "d.Q", NULL, 1);
+		json_decref(cfx_consumer(fx, c, "S", "Q",
+		    limited ? "{\"durable_name\":\"Q\",\"deliver_subject\":\"d.Q\",\"ack_policy\":\"explicit\",\"ack_wait\":1000000000,\"max_deliver\":5}"
+			    : "{\"durable_name\":\"Q\",\"deliver_subject\":\"d.Q\",\"ack_policy\":\"explicit\",\"ack_wait\":1000000000}"));
+		cfx_send(fx, c, "UNSUB 1\r\nPUB s.a 1\r\nx\r\n");
+		g_assert_cmpuint(broker_probe_count(fx->broker, BROKER_PROBE_JS_PUSH_NO_INTEREST), ==, 1);
+		g_assert_cmpint(cfx_info_int(fx, c, "S", "Q", "num_ack_pending"), ==, 1);
+		g_assert_cmpint(cfx_info_int(fx, c, "S", "Q", "num_redelivered"), ==, 1);
+		cfx_sub(fx, c, "d.Q", NULL, 2);
+		cfx_advance(fx, 5 * SEC);
+		GPtrArray *m = cfx_take_prefix(fx, c, "s.");
+		GPtrArray *adv = cfx_take_prefix(fx, c, "$JS.EVENT.");
+		g_assert_cmpuint(adv->len, ==, 0);
+		g_ptr_array_free(adv, TRUE);
+		if (limited) {
+			g_assert_cmpuint(m->len, ==, 0);
+			g_assert_cmpint(cfx_info_int(fx, c, "S", "Q", "num_ack_pending"), ==, 0);
+		} else {
+			/* redelivered at 1.001 s, 2.002 s, ... each with dc 1, 2, ... */
+			g_assert_cmpuint(m->len, >=, 1);
+			CfxMsg *x = at(m, 0);
+			g_assert_cmpint(x->at_ns - CFX_EPOCH_NS, ==, 1001 * MS);
+			g_assert_cmpuint(cfx_ack_parse(x->reply).dc, ==, 1);
+			cfx_pub(fx, c, x->reply, NULL, NULL, "");
+			g_assert_cmpint(cfx_info_int(fx, c, "S", "Q", "num_redelivered"), ==, 0);
+		}
+		g_ptr_array_free(m, TRUE);
+		cfx_free(fx);
+	}
 }
 
 /* Starting positions (§3.8): the first delivered seq and the reported
  * delivered.stream_seq for each deliver policy; the ack floor of a fresh
- * consumer reads 0/0 (nats-server <= 2.10). */
+ * consumer is 0/start-1. */
 static void
 test_deliver_policies(void)
 {
@@ -308,7 +322,8 @@ test_deliver_policies(void)
 		{ "\"deliver_policy\":\"last\",\"filter_subject\":\"s.a\"", 3, 1, 2 },
 		{ "\"deliver_policy\":\"new\"", 0, 0, 5 },
 		{ "\"deliver_policy\":\"by_start_sequence\",\"opt_start_seq\":4", 4, 2, 3 },
-		{ "\"deliver_policy\":\"by_start_sequence\",\"opt_start_seq\":99", 0, 0, 5 },
+		/* v2.14.5 keeps an opt_start_seq past the end as given */
+		{ "\"deliver_policy\":\"by_start_sequence\",\"opt_start_seq\":99", 0, 0, 98 },
 		{ "\"deliver_policy\":\"by_start_time\",\"opt_start_time\":\"2023-11-14T22:13:21.5Z\"", 3, 3, 2 },
 		{ "\"deliver_policy\":\"last_per_subject\",\"filter_subject\":\"s.*\"", 3, 3, 2 },
 	};
@@ -322,7 +337,9 @@ test_deliver_policies(void)
 		g_free(cfg);
 		g_assert_cmpint(json_integer_value(json_object_get(json_object_get(r, "delivered"), "stream_seq")), ==,
 		    cases[k].delivered_stream);
-		g_assert_cmpint(json_integer_value(json_object_get(json_object_get(r, "ack_floor"), "stream_seq")), ==, 0);
+		/* the floor starts just below the start (v2.14; 2.10 showed 0) */
+		g_assert_cmpint(json_integer_value(json_object_get(json_object_get(r, "ack_floor"), "stream_seq")), ==,
+		    cases[k].delivered_stream);
 		json_decref(r);
 		cfx_sub(fx, c, dsubj, NULL, (int)k + 10);
 		GPtrArray *m = cfx_take_prefix(fx, c, "s.");
@@ -337,10 +354,10 @@ test_deliver_policies(void)
 		}
 		g_ptr_array_free(m, TRUE);
 	}
-	/* new messages reach the "new" consumer */
+	/* new messages reach all but the one starting at 99 */
 	cfx_pub(fx, c, "s.a", NULL, NULL, "y");
 	GPtrArray *m = cfx_take_prefix(fx, c, "s.");
-	g_assert_cmpuint(m->len, ==, G_N_ELEMENTS(cases));
+	g_assert_cmpuint(m->len, ==, G_N_ELEMENTS(cases) - 1);
 	g_ptr_array_free(m, TRUE);
 	cfx_free(fx);
 }
@@ -364,6 +381,64 @@ test_push_pull_error(void)
 	cfx_free(fx);
 }
 
+/* replay_policy original keeps the stored spacing: messages stored at
+ * 0, 0.5 and 1.5 s come 0.5 and 1.0 s apart to a consumer made later;
+ * once caught up, new messages come at once. */
+static void
+test_replay_original(void)
+{
+	Cfx *fx = cfx_new(NULL);
+	CfxClient *c = cfx_client(fx);
+	cfx_stream(fx, c, STREAM);
+	cfx_pub(fx, c, "s.a", NULL, NULL, "1");
+	cfx_advance(fx, 500 * MS);
+	cfx_pub(fx, c, "s.a", NULL, NULL, "2");
+	cfx_advance(fx, SEC);
+	cfx_pub(fx, c, "s.a", NULL, NULL, "3");
+	cfx_advance_to(fx, CFX_EPOCH_NS + 10 * SEC);
+	cfx_sub(fx, c, "d.R", NULL, 1);
+	json_decref(cfx_consumer(fx, c, "S", "R",
+	    "{\"durable_name\":\"R\",\"deliver_subject\":\"d.R\",\"ack_policy\":\"none\",\"replay_policy\":\"original\"}"));
+	cfx_advance(fx, 3 * SEC);
+	GPtrArray *m = cfx_take_prefix(fx, c, "s.");
+	g_assert_cmpuint(m->len, ==, 3);
+	g_assert_cmpint(at(m, 0)->at_ns - CFX_EPOCH_NS, ==, 10 * SEC);
+	g_assert_cmpint(at(m, 1)->at_ns - CFX_EPOCH_NS, ==, 10500 * MS);
+	g_assert_cmpint(at(m, 2)->at_ns - CFX_EPOCH_NS, ==, 11500 * MS);
+	g_assert_cmpstr(at(m, 2)->data->str, ==, "3");
+	g_ptr_array_free(m, TRUE);
+	int64_t t = fx->now_ns;
+	cfx_pub(fx, c, "s.a", NULL, NULL, "4");
+	m = cfx_take_prefix(fx, c, "s.");
+	g_assert_cmpuint(m->len, ==, 1);
+	g_assert_cmpint(at(m, 0)->at_ns, ==, t);
+	g_ptr_array_free(m, TRUE);
+	cfx_free(fx);
+}
+
+/* rate_limit_bps: a token bucket (bytes = bps / 8 per second, burst the
+ * stream's max_msg_size): once the burst is used, deliveries are spaced
+ * by size / rate. */
+static void
+test_rate_limit(void)
+{
+	Cfx *fx = cfx_new(NULL);
+	CfxClient *c = cfx_client(fx);
+	cfx_stream(fx, c, "{\"name\":\"S\",\"subjects\":[\"s.>\"],\"storage\":\"memory\",\"max_msg_size\":100}");
+	cfx_pub_n(fx, c, "s.a", 5);
+	cfx_sub(fx, c, "d.L", NULL, 1);
+	json_decref(cfx_consumer(fx, c, "S", "L",
+	    "{\"durable_name\":\"L\",\"deliver_subject\":\"d.L\",\"ack_policy\":\"none\",\"rate_limit_bps\":8000}"));
+	cfx_advance(fx, 2 * SEC);
+	GPtrArray *m = cfx_take_prefix(fx, c, "s.");
+	g_assert_cmpuint(m->len, ==, 5);
+	int64_t sz = 3 + (int64_t)strlen(at(m, 1)->reply) + 2; /* 1000 bytes per second */
+	g_assert_cmpint(at(m, 0)->at_ns - CFX_EPOCH_NS, ==, 0);
+	g_assert_cmpint(at(m, 4)->at_ns - at(m, 3)->at_ns, ==, sz * SEC / 1000);
+	g_ptr_array_free(m, TRUE);
+	cfx_free(fx);
+}
+
 int
 main(int argc, char **argv)
 {
@@ -377,5 +452,7 @@ main(int argc, char **argv)
 	g_test_add_func("/js/consumer/push/no-interest-wrap-quirk", test_no_interest_wrap_quirk);
 	g_test_add_func("/js/consumer/push/deliver-policies", test_deliver_policies);
 	g_test_add_func("/js/consumer/push/pull-error", test_push_pull_error);
+	g_test_add_func("/js/consumer/push/replay-original", test_replay_original);
+	g_test_add_func("/js/consumer/push/rate-limit", test_rate_limit);
 	return g_test_run();
 }

@@ -317,8 +317,9 @@ test_update_rules(void)
 
 /* ---- the router ---- */
 
-/* Subjects no handler takes are answered with a bad request (current
- * nats-server); system-level subjects are ignored; a request without a
+/* Subjects no handler takes get no answer (nats-server's apiDispatch:
+ * its bad-request branch does not run for requests that come through the
+ * $JS.API import); system-level subjects are ignored; a request without a
  * reply is still carried out. */
 static void
 test_router_unknown_and_no_reply(void)
@@ -329,10 +330,7 @@ test_router_unknown_and_no_reply(void)
 		"$JS.API.NOPE", "$JS.API.CONSUMER.FOO.S" };
 	for (size_t k = 0; k < G_N_ELEMENTS(unknown); k++) {
 		char *text = fx_request(fx, c, unknown[k], "{}");
-		g_assert_cmpstr(text, ==,
-		    "{\"type\":\"io.nats.jetstream.api.v1.system_response\",\"error\":{\"code\":400,\"err_code\":10003,"
-		    "\"description\":\"bad request\"}}");
-		g_free(text);
+		g_assert_null(text);
 	}
 	/* An empty token matches no subscription at all: no responders. */
 	char *status = fx_request(fx, c, "$JS.API.STREAM.INFO.", "");

@@ -464,6 +464,7 @@ void
 broker_shutdown(Broker *b, int64_t now_ns)
 {
 	b->now_ns = MAX(b->now_ns, now_ns);
+	js_server_shutdown(b->js);
 	for (BrokerConn *c = b->conn_head, *next; c != NULL; c = next) {
 		next = c->next;
 		conn_mark_closing(c, BROKER_CLOSE_SERVER_SHUTDOWN);

@@ -3951,6 +3951,13 @@ save_state(JsConsumer *c)
 	}
 }
 
+void
+js_consumer_flush(JsConsumer *c)
+{
+	if (c->dirty)
+		save_state(c);
+}
+
 JsConsumer *
 js_consumer_restore(JsServer *js, JsStream *s, const char *name, const void *blob, size_t len, char **error)
 {

@@ -658,6 +658,25 @@ js_server_create(Broker *broker, const BrokerConfig *config, int64_t now_ns)
 }
 
 void
+js_server_shutdown(JsServer *js)
+{
+	if (js == NULL)
+		return;
+	GPtrArray *all = js_streams(js);
+	for (guint k = 0; k < all->len; k++) {
+		JsStream *s = all->pdata[k];
+		GPtrArray *cs = js_stream_consumers(s);
+		for (guint j = 0; j < cs->len; j++)
+			js_consumer_flush(cs->pdata[j]);
+		JsStore *store = js_stream_store(s);
+		JsStoreStatus st = store->ops->sync(store);
+		if (st != JS_STORE_OK)
+			broker_log(js->broker, BROKER_LOG_ERROR, "JetStream stream '%s > %s' not synced at shutdown: %s",
+			    JS_ACCOUNT_NAME, js_stream_name(s), js_store_status_str(st));
+	}
+}
+
+void
 js_server_destroy(JsServer *js)
 {
 	if (js == NULL)

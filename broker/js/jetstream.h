@@ -29,6 +29,11 @@ JsServer *js_server_create(Broker *broker, const BrokerConfig *config, int64_t n
  * crash alike). NULL-safe. */
 void js_server_destroy(JsServer *js);
 
+/* An orderly shutdown (not a crash): writes what is only in memory (the
+ * consumers' throttled state saves) and syncs every store, so nothing the
+ * server acknowledged is lost whatever the sync policy. */
+void js_server_shutdown(JsServer *js);
+
 /* The "jetstream" object of /varz: {config{max_memory,max_storage,
  * store_dir}, stats{memory,storage,reserved_memory,reserved_storage,
  * accounts,ha_assets,api{total,errors}}}. */

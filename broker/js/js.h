@@ -211,6 +211,10 @@ int64_t js_consumer_next_deadline(JsConsumer *c); /* INT64_MAX when none */
  * a snapshot of the consumer list. */
 void js_consumer_on_timer(JsConsumer *c, int64_t now_ns);
 
+/* Writes the consumer's state to its store now if it changed since the
+ * last save (saves are otherwise throttled); for an orderly shutdown. */
+void js_consumer_flush(JsConsumer *c);
+
 /* ConsumerInfo JSON for the API and /jsz. */
 json_t *js_consumer_info_json(JsConsumer *c, bool with_config);
 

@@ -1716,6 +1716,7 @@ struct JsConsumer {
 	bool wake;            /* signalNewMessages */
 	bool purge_noted;
 	uint64_t purge_first_seq;
+	GArray *removed_noted; /* uint64_t seqs removed by the stream while busy */
 	GQueue deferred;      /* Deferred * */
 	bool stopped;         /* advisories and 409s for a deletion sent */
 	bool closed;          /* freed while busy: free at the end */
@@ -3525,6 +3526,8 @@ run_deferred(JsConsumer *c, Deferred *d)
 		process_next_msg_request(c, d->reply, p, len);
 }
 
+static void apply_removed(JsConsumer *c, uint64_t sseq);
+
 /* The end of an operation. The outermost one applies what was noted
  * meanwhile and delivers. Returns true when c was freed (then the caller
  * must not touch it). */
@@ -3546,6 +3549,12 @@ leave(JsConsumer *c)
 				apply_purge(c, c->purge_first_seq);
 				did = true;
 			}
+			for (guint k = 0; !c->closed && k < c->removed_noted->len; k++) {
+				apply_removed(c, g_array_index(c->removed_noted, uint64_t, k));
+				did = true;
+			}
+			if (!c->closed)
+				g_array_set_size(c->removed_noted, 0);
 			if (!c->closed && c->wake) {
 				c->wake = false;
 				run_delivery(c);
@@ -3554,7 +3563,7 @@ leave(JsConsumer *c)
 			if (!did)
 				break;
 		}
-		if (!c->closed && (c->wake || c->purge_noted || !g_queue_is_empty(&c->deferred)))
+		if (!c->closed && (c->wake || c->purge_noted || c->removed_noted->len > 0 || !g_queue_is_empty(&c->deferred)))
 			c->kick_at = now_ns(c);
 	}
 	c->busy--;
@@ -3723,6 +3732,7 @@ consumer_new(JsServer *js, JsStream *s, ConsCfg *cfg, const char *name, int64_t 
 	c->dsubj = g_strdup(c->cfg.deliver_subject);
 	c->scratch = g_byte_array_new();
 	g_queue_init(&c->deferred);
+	c->removed_noted = g_array_new(FALSE, FALSE, sizeof(uint64_t));
 	c->ptmr_at = c->dtmr_at = c->hb_at = c->wexp_at = c->kick_at = c->save_at = INT64_MAX;
 	c->ack_prefix = g_strdup_printf("$JS.ACK.%s.%s.", c->stream_name, c->name);
 	c->ack_prefix_len = strlen(c->ack_prefix);
@@ -3797,6 +3807,7 @@ consumer_destroy(JsConsumer *c)
 	Deferred *d;
 	while ((d = g_queue_pop_head(&c->deferred)) != NULL)
 		deferred_free(d);
+	g_array_free(c->removed_noted, TRUE);
 	stash_clear(c);
 	cfg_clear(&c->cfg);
 	g_free(c->cfg_text);
@@ -4232,6 +4243,38 @@ js_consumer_on_stream_purged(JsConsumer *c, uint64_t first_seq)
 	enter(c);
 	apply_purge(c, first_seq);
 	signal_new(c);
+	leave(c);
+}
+
+/* decStreamPending (v2.14.5): the stream removed sseq by itself (a
+ * message delete, a limit, max_age). A pending message ends like a +TERM
+ * with the reason "Unacknowledged message was deleted" (out of pending,
+ * the MSG_TERMINATED advisory); otherwise its redelivery count goes. */
+static void
+apply_removed(JsConsumer *c, uint64_t sseq)
+{
+	PendEntry *e = pend_find(&c->pend, sseq);
+	if (e != NULL) {
+		bool replies = false;
+		process_term(c, sseq, e->dseq, delivery_count(c, sseq), "Unacknowledged message was deleted", NULL,
+		    &replies);
+	} else if (rdc_find(&c->rdc, sseq) != NULL) {
+		rdc_delete(&c->rdc, sseq);
+		mark_dirty(c);
+	}
+}
+
+void
+js_consumer_on_stream_removed(JsConsumer *c, uint64_t seq, const char *subject)
+{
+	if (c->closed || !filter_matches(c, subject, strlen(subject)))
+		return;
+	if (c->busy > 0) {
+		g_array_append_val(c->removed_noted, seq);
+		return;
+	}
+	enter(c);
+	apply_removed(c, seq);
 	leave(c);
 }
 

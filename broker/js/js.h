@@ -199,6 +199,11 @@ void js_consumer_on_stored(JsConsumer *c, uint64_t seq, const char *subject);
  * workqueue acks of others): move the start and the floor up, drop
  * pending entries below it. */
 void js_consumer_on_stream_purged(JsConsumer *c, uint64_t first_seq);
+/* The stream removed one message by itself (a message delete, a limit,
+ * max_age; not a purge and not this consumer's own ack): a consumer whose
+ * filter matches ends it if it was pending. Only takes note while the
+ * consumer is busy. */
+void js_consumer_on_stream_removed(JsConsumer *c, uint64_t seq, const char *subject);
 /* A client subscription was added or removed (broker_set_interest_watch):
  * a push consumer re-checks whether its deliver subject has interest. It
  * must only take note (publish at the next timer; return a deadline of

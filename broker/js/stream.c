@@ -715,6 +715,29 @@ notify_purged(JsStream *s, uint64_t first_seq)
 	g_ptr_array_free(snapshot, TRUE);
 }
 
+/* Removes one message and tells the consumers (nats-server storeUpdates
+ * -> decStreamPending): a pending message a consumer still waited for
+ * ends there. Purges go through notify_purged instead. */
+static JsStoreStatus
+remove_one(JsStream *s, uint64_t seq, bool erase)
+{
+	char *subject = NULL;
+	JsStoredMsg m;
+	if (s->consumers->len > 0 && s->store->ops->load(s->store, seq, &m) == JS_STORE_OK)
+		subject = g_strndup(m.subject, m.subject_len);
+	JsStoreStatus st = s->store->ops->remove(s->store, seq, erase);
+	if (st == JS_STORE_OK && subject != NULL) {
+		GPtrArray *snapshot = g_ptr_array_copy(s->consumers, NULL, NULL);
+		uint64_t gen = s->consumers_gen;
+		for (guint k = 0; k < snapshot->len; k++)
+			if (consumer_alive(s, gen, snapshot->pdata[k]))
+				js_consumer_on_stream_removed(snapshot->pdata[k], seq, subject);
+		g_ptr_array_free(snapshot, TRUE);
+	}
+	g_free(subject);
+	return st;
+}
+
 /* After removals: notify when the first sequence moved; a store left
  * empty stops the max_age timer. */
 static void
@@ -767,7 +790,7 @@ js_stream_consumer_remove(JsStream *s, JsConsumer *c)
 			g_free(subject);
 		}
 		for (guint j = 0; j < gone->len; j++)
-			s->store->ops->remove(s->store, g_array_index(gone, uint64_t, j), false);
+			remove_one(s, g_array_index(gone, uint64_t, j), false);
 		g_array_free(gone, TRUE);
 	}
 	after_removal(s, first_before);
@@ -789,7 +812,7 @@ js_stream_consumer_acked(JsStream *s, JsConsumer *c, uint64_t seq)
 			return;
 	}
 	uint64_t first_before = store_state(s).first_seq;
-	s->store->ops->remove(s->store, seq, false);
+	remove_one(s, seq, false);
 	after_removal(s, first_before);
 }
 
@@ -868,7 +891,7 @@ expire(JsStream *s, int64_t now_ns)
 	uint64_t first_before = st.first_seq;
 	uint64_t n = 0;
 	while (st.msgs > 0 && st.first_ts_ns <= min_ts) {
-		s->store->ops->remove(s->store, st.first_seq, false);
+		remove_one(s, st.first_seq, false);
 		n++;
 		st = store_state(s);
 	}
@@ -996,19 +1019,19 @@ enforce_limits(JsStream *s, const char *subject)
 	bool evicted = false;
 	if (c->max_msgs_per_subject > 0) {
 		while (s->store->ops->subject_count(s->store, subject) > (uint64_t)c->max_msgs_per_subject) {
-			s->store->ops->remove(s->store, s->store->ops->subject_first(s->store, subject), false);
+			remove_one(s, s->store->ops->subject_first(s->store, subject), false);
 			evicted = true;
 		}
 	}
 	if (!c->discard_new) {
 		JsStoreState st = store_state(s);
 		while (c->max_msgs > 0 && st.msgs > (uint64_t)c->max_msgs) {
-			s->store->ops->remove(s->store, st.first_seq, false);
+			remove_one(s, st.first_seq, false);
 			evicted = true;
 			st = store_state(s);
 		}
 		while (c->max_bytes > 0 && st.bytes > (uint64_t)c->max_bytes && st.msgs > 0) {
-			s->store->ops->remove(s->store, st.first_seq, false);
+			remove_one(s, st.first_seq, false);
 			evicted = true;
 			st = store_state(s);
 		}
@@ -1896,7 +1919,7 @@ apply_limits(JsStream *s, int64_t old_max_per_subject)
 		JsStoreState st = store_state(s);
 		while ((c->max_msgs > 0 && st.msgs > (uint64_t)c->max_msgs) ||
 		       (c->max_bytes > 0 && st.bytes > (uint64_t)c->max_bytes && st.msgs > 0)) {
-			s->store->ops->remove(s->store, st.first_seq, false);
+			remove_one(s, st.first_seq, false);
 			evicted = true;
 			st = store_state(s);
 		}
@@ -1908,7 +1931,7 @@ apply_limits(JsStream *s, int64_t old_max_per_subject)
 		for (guint k = 0; k < counts->len; k++) {
 			JsSubjectCount *sc = &g_array_index(counts, JsSubjectCount, k);
 			for (uint64_t n = sc->count; n > (uint64_t)c->max_msgs_per_subject; n--) {
-				s->store->ops->remove(s->store, s->store->ops->subject_first(s->store, sc->subject), false);
+				remove_one(s, s->store->ops->subject_first(s->store, sc->subject), false);
 				evicted = true;
 			}
 			g_free(sc->subject);
@@ -2380,7 +2403,7 @@ js_stream_api_msg_delete(JsServer *js, const BrokerMsgView *msg, const char *nam
 	}
 	uint64_t first_before = store_state(s).first_seq;
 	uint64_t last = store_state(s).last_seq;
-	JsStoreStatus st = s->store->ops->remove(s->store, seq, !no_erase);
+	JsStoreStatus st = remove_one(s, seq, !no_erase);
 	if (st != JS_STORE_OK) {
 		/* The memory store reports a missing message as not removed
 		 * (10043); the file store as an error (10057). */

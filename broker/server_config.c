@@ -1514,7 +1514,7 @@ apply_top(ConfApply *a, const ConfEntry *e)
 {
 	ServerSettings *s = a->settings;
 	g_autofree char *k = g_ascii_strdown(e->key, -1);
-	int64_t n;
+	int64_t n = 0;
 	if (strcmp(k, "listen") == 0) {
 		if (get_listen(a, e, &s->host, &s->port))
 			s->set |= SERVER_SET_HOST | SERVER_SET_PORT;

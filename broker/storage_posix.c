@@ -61,6 +61,24 @@ sync_dir_of(const char *path)
 	}
 }
 
+/* Creates the missing directories of dir, each made durable by an
+ * fsync() of the directory it was created in (storage.h: create is
+ * durable when it returns, and a file is only reachable through its
+ * directories). Returns 0, or -1 with errno set. */
+static int
+make_dirs_durable(const char *dir)
+{
+	if (g_file_test(dir, G_FILE_TEST_IS_DIR))
+		return 0;
+	g_autofree char *parent = g_path_get_dirname(dir);
+	if (strcmp(parent, dir) != 0 && make_dirs_durable(parent) != 0)
+		return -1;
+	if (mkdir(dir, 0755) != 0 && errno != EEXIST)
+		return -1;
+	sync_dir_of(dir);
+	return 0;
+}
+
 static BrokerStorageStatus
 posix_open(void *ctx, const char *name, unsigned flags, BrokerStorageFile **out)
 {
@@ -69,7 +87,7 @@ posix_open(void *ctx, const char *name, unsigned flags, BrokerStorageFile **out)
 	int oflags = O_RDWR | O_CLOEXEC;
 	if (flags & BROKER_STORAGE_CREATE) {
 		g_autofree char *dir = g_path_get_dirname(path);
-		if (g_mkdir_with_parents(dir, 0755) != 0)
+		if (make_dirs_durable(dir) != 0)
 			return from_errno(errno);
 		oflags |= O_CREAT;
 	}
@@ -176,7 +194,7 @@ posix_rename(void *ctx, const char *from, const char *to)
 	g_autofree char *a = full_path(ps, from);
 	g_autofree char *b = full_path(ps, to);
 	g_autofree char *dir = g_path_get_dirname(b);
-	if (g_mkdir_with_parents(dir, 0755) != 0)
+	if (make_dirs_durable(dir) != 0)
 		return from_errno(errno);
 	if (rename(a, b) != 0)
 		return from_errno(errno);

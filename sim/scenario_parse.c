@@ -319,7 +319,7 @@ parse_duration(Parser *p, const char *what, int64_t *out)
 	Tok *t = expect_any(p, what);
 	if (t == NULL)
 		return false;
-	char *text;
+	char *text = NULL;
 	if (!resolve(p, t, &text))
 		return false;
 	bool ok = duration_from(text, out);
@@ -335,7 +335,7 @@ parse_count(Parser *p, const char *what, uint64_t *out)
 	Tok *t = expect_any(p, what);
 	if (t == NULL)
 		return false;
-	char *text;
+	char *text = NULL;
 	if (!resolve(p, t, &text))
 		return false;
 	bool ok = count_from(text, out);
@@ -358,7 +358,7 @@ parse_size(Parser *p, const char *what, uint64_t *out)
 	Tok *t = expect_any(p, what);
 	if (t == NULL)
 		return false;
-	char *text;
+	char *text = NULL;
 	if (!resolve(p, t, &text))
 		return false;
 	char *end;
@@ -875,7 +875,7 @@ action_free(ScnAction *a)
 static bool
 parse_err_code(Parser *p, uint32_t *out)
 {
-	uint64_t v;
+	uint64_t v = 0;
 	if (!parse_count(p, "an err_code like 10058", &v))
 		return false;
 	if (v == 0 || v > UINT32_MAX)
@@ -1574,7 +1574,7 @@ parse_at(Parser *p)
 	if (t == NULL)
 		return false;
 	int64_t at;
-	char *text;
+	char *text = NULL;
 	if (!resolve(p, t, &text))
 		return false;
 	bool relative = text[0] == '+';

@@ -22,13 +22,17 @@
  * past block_bytes; the old one is synced first, so stores become durable
  * in sequence order.
  *
- * Removal is written into the segment that holds the message, so each
- * segment can be recovered, and removed, on its own: a DELETE tombstone, a
- * PURGE_BELOW record for a prefix of the segment, or (erase, or a full
- * disk) the MSG record rewritten in place as an ERASED record of the same
- * length with a zeroed body. A segment other than the newest whose last
- * message goes is removed as a file instead; a purge that empties the
- * newest starts a fresh one and removes the old.
+ * Removal rewrites the message's own record in place as an ERASED record
+ * of the same length: its header and checksum (which for ERASED covers the
+ * header only), plus a zeroed body when erase is asked. No tombstone is
+ * appended, so no separate record can be damaged and bring a removed
+ * message back: a damaged ERASED record is unreadable, and an unreadable
+ * record is never served. It needs no new space, so a full disk never
+ * stops removals. A purge does the same for each message it removes. A
+ * segment other than the newest whose last message goes is removed as a
+ * file instead; a purge that empties the newest starts a fresh one and
+ * removes the old. (DELETE and PURGE_BELOW records of earlier versions are
+ * still honoured at recovery; they are no longer written.)
  *
  * Index: rebuilt at open by scanning every segment (no index file to go
  * stale). Per segment an array of entries, one per sequence (24 bytes:
@@ -38,8 +42,13 @@
  *
  * Recovery: a record failing its checks is reported (file, offset, what
  * was wrong) and skipped; the scan resynchronises at the next offset where
- * a whole valid record starts. When no valid record follows, the bad bytes
- * are a torn tail: they are cut off (truncate + sync).
+ * a whole valid record starts. When no valid record follows, only bytes
+ * cut short by the end of the file (an incomplete header, lengths reaching
+ * past the end, a zero fill) are a torn tail and cut off (truncate + sync):
+ * a write that never completed, so never acknowledged. Complete records
+ * with a bad checksum at the end are damage: reported, never served, their
+ * sequences counted as used (last_seq never goes back below a sequence
+ * that was acknowledged), and new records go after them.
  *
  * Sync policy (JsStoreConfig.sync): ALWAYS syncs each store, skip, remove,
  * purge and consumer save before returning; INTERVAL syncs on the timer,
@@ -47,7 +56,14 @@
  * (server/filestore.go defaultSyncInterval). Writes go to the OS at once
  * (no buffering in the process), so on a real machine a process crash
  * loses nothing and a power loss loses at most one interval; the
- * simulator's node crash is a power loss.
+ * simulator's node crash is a power loss. Metadata is durable when created
+ * under both policies: meta_save, and the first consumer_save of a
+ * consumer (nats-server writes meta.inf and a consumer's meta at once);
+ * later consumer states wait for the timer under INTERVAL.
+ *
+ * Orderly shutdown: sync(), then close(). close() never touches the disk
+ * (it also runs after a simulated crash); sync() writes the consumer
+ * states held only in memory and syncs every dirty segment.
  *
  * Invariants (asserted): segments sorted by first_seq, disjoint; entry k
  * of a segment is sequence first_seq + k; msgs/bytes equal the sums over
@@ -68,8 +84,8 @@
 
 #define FS_BLOCK_BYTES_DEFAULT (8u * 1024u * 1024u)
 #define FS_BLOCK_BYTES_MAX (1u << 30)
-/* Entry offsets are 32-bit; a segment stays below 2 x block_bytes plus one
- * record (tombstones are at most one per message). */
+/* Entry offsets are 32-bit; a segment stays below block_bytes plus one
+ * record (removals rewrite records in place). */
 #define FS_SEGMENT_BYTES_MAX ((uint64_t)UINT32_MAX)
 #define FS_SYNC_INTERVAL_DEFAULT_NS (INT64_C(120) * INT64_C(1000000000))
 #define FS_OPEN_SEGMENTS_MAX 32u /* file handles kept open (soft: dirty ones stay) */
@@ -99,6 +115,7 @@ typedef struct FsSegment {
 	uint64_t used_tick;
 	bool dirty;        /* written since its last sync */
 	bool needs_repair; /* a failed write may have left bytes past end_bytes */
+	bool sealed;       /* ends in damaged records: never appended to again */
 } FsSegment;
 
 typedef struct FsConsumer {
@@ -134,6 +151,7 @@ typedef struct FileStore {
 	GByteArray *read_buf;
 	GString *view_subject;
 	GArray *seq_buf; /* uint64_t, purge scratch */
+	GByteArray *undo_buf; /* purge scratch: the rewritten records' old frames */
 } FileStore;
 
 typedef struct FsReport {
@@ -541,7 +559,8 @@ static JsStoreStatus
 fs_segment_for_append(FileStore *fs, uint64_t record_bytes, FsSegment **out)
 {
 	FsSegment *seg = fs_last_segment(fs);
-	if (seg == NULL || (seg->entries->len > 0 && seg->end_bytes + record_bytes > fs->block_bytes)) {
+	if (seg == NULL || seg->sealed ||
+	    (seg->entries->len > 0 && seg->end_bytes + record_bytes > fs->block_bytes)) {
 		JsStoreStatus js = fs_segment_start(fs);
 		if (js != JS_STORE_OK)
 			return js;
@@ -566,18 +585,84 @@ fs_segment_for_append(FileStore *fs, uint64_t record_bytes, FsSegment **out)
 	return JS_STORE_OK;
 }
 
-/* Rewrites message seq in place as an ERASED record of the same length. */
+/* Reads len bytes at offset of a segment; a short read is an I/O error. */
 static JsStoreStatus
-fs_erase_in_place(FileStore *fs, FsSegment *seg, const FsEntry *e, uint64_t seq)
+fs_segment_read(FileStore *fs, FsSegment *seg, uint64_t offset, void *buf, size_t len)
+{
+	BrokerStorageFile *file;
+	JsStoreStatus js = fs_segment_file(fs, seg, &file);
+	if (js != JS_STORE_OK)
+		return js;
+	size_t got = 0;
+	BrokerStorageStatus status = fs->storage->ops->read(fs->storage->ctx, file, offset, buf, len, &got);
+	return status == BROKER_STORAGE_OK && got == len ? JS_STORE_OK : JS_STORE_IO;
+}
+
+/* The frame of a record (header, then checksum) as fs_rewrite_removed
+ * without erase overwrites it, saved to undo a removal that failed. */
+static JsStoreStatus
+fs_frame_save(FileStore *fs, FsSegment *seg, const FsEntry *e, uint8_t saved[FS_RECORD_OVERHEAD_BYTES])
+{
+	JsStoreStatus js = fs_segment_read(fs, seg, e->offset, saved, FS_RECORD_HEADER_BYTES);
+	if (js == JS_STORE_OK)
+		js = fs_segment_read(fs, seg, (uint64_t)e->offset + e->record_bytes - FS_RECORD_CHECKSUM_BYTES,
+		    saved + FS_RECORD_HEADER_BYTES, FS_RECORD_CHECKSUM_BYTES);
+	return js;
+}
+
+/* Writes a frame (header, then checksum) over the record of e. */
+static JsStoreStatus
+fs_frame_write(FileStore *fs, FsSegment *seg, const FsEntry *e, const uint8_t frame[FS_RECORD_OVERHEAD_BYTES])
+{
+	JsStoreStatus js = fs_segment_write(fs, seg, e->offset, frame, FS_RECORD_HEADER_BYTES);
+	if (js == JS_STORE_OK)
+		js = fs_segment_write(fs, seg, (uint64_t)e->offset + e->record_bytes - FS_RECORD_CHECKSUM_BYTES,
+		    frame + FS_RECORD_HEADER_BYTES, FS_RECORD_CHECKSUM_BYTES);
+	return js;
+}
+
+/* Rewrites message seq in place as an ERASED record of the same length:
+ * with erase the whole record, body zeroed; without, only its header and
+ * checksum (44 bytes whatever the message's size; the old body stays,
+ * outside the checksum). Any mix of old and new bytes a failed write or a
+ * crash may leave fails both the MSG and the ERASED checksum: unreadable,
+ * so never served again. */
+static JsStoreStatus
+fs_rewrite_removed(FileStore *fs, FsSegment *seg, const FsEntry *e, uint64_t seq, bool erase)
 {
 	const FsSubject *sub = fs_subjects_get(fs->subjects, e->subject_id);
 	size_t body = e->record_bytes - FS_RECORD_OVERHEAD_BYTES;
-	ASSERT(body >= sub->subject_len);
-	g_byte_array_set_size(fs->write_buf, 0);
-	fs_record_encode(fs->write_buf, &(FsRecord){ .kind = FS_RECORD_ERASED, .seq = seq, .ts_ns = e->ts_ns,
-						  .subject_len = sub->subject_len, .data_len = body - sub->subject_len });
-	ASSERT(fs->write_buf->len == e->record_bytes);
-	return fs_segment_write(fs, seg, e->offset, fs->write_buf->data, fs->write_buf->len);
+	ASSERT(body >= sub->subject_len && (e->flags & FS_ENTRY_LIVE));
+	if (erase) {
+		g_byte_array_set_size(fs->write_buf, 0);
+		fs_record_encode(fs->write_buf, &(FsRecord){ .kind = FS_RECORD_ERASED, .seq = seq, .ts_ns = e->ts_ns,
+							  .subject_len = sub->subject_len, .data_len = body - sub->subject_len });
+		ASSERT(fs->write_buf->len == e->record_bytes);
+		return fs_segment_write(fs, seg, e->offset, fs->write_buf->data, fs->write_buf->len);
+	}
+	uint8_t frame[FS_RECORD_OVERHEAD_BYTES];
+	fs_record_erased_frame(frame, seq, e->ts_ns, sub->subject_len, body - sub->subject_len);
+	return fs_frame_write(fs, seg, e, frame);
+}
+
+/* Removes message seq without erase: saves its frame, rewrites it as
+ * ERASED and (ALWAYS) syncs. A failure puts the old frame back, so a
+ * removal that returns an error leaves the message stored, as a store
+ * that returns an error leaves nothing; if even that fails, the record is
+ * left unreadable and the first load finds it corrupt. */
+static JsStoreStatus
+fs_remove_in_place(FileStore *fs, FsSegment *seg, const FsEntry *e, uint64_t seq)
+{
+	uint8_t saved[FS_RECORD_OVERHEAD_BYTES];
+	JsStoreStatus js = fs_frame_save(fs, seg, e, saved);
+	if (js != JS_STORE_OK)
+		return js;
+	js = fs_rewrite_removed(fs, seg, e, seq, false);
+	if (js == JS_STORE_OK && fs->sync == JS_STORE_SYNC_ALWAYS)
+		js = fs_segment_sync(fs, seg);
+	if (js != JS_STORE_OK)
+		fs_frame_write(fs, seg, e, saved);
+	return js;
 }
 
 /* ---- queries over the index ---------------------------------------------- */
@@ -891,49 +976,38 @@ fs_remove(JsStore *s, uint64_t seq, bool erase)
 	JsStoreStatus js = fs_lookup(fs, seq, &seg, &e);
 	if (js != JS_STORE_OK)
 		return js;
+	/* Erase overwrites the bytes before anything else, even when the
+	 * file goes next. */
 	if (erase) {
-		js = fs_erase_in_place(fs, seg, e, seq);
+		js = fs_rewrite_removed(fs, seg, e, seq, true);
 		if (js != JS_STORE_OK)
 			return js;
 	}
 	/* The last message of an older segment: remove the file itself. */
 	if (seg != fs_last_segment(fs) && seg->live_msgs == 1 && fs_segment_drop(fs, seg) == JS_STORE_OK)
 		return JS_STORE_OK;
-	uint64_t old_end = seg->end_bytes;
-	bool tombstone = !erase;
-	if (tombstone) {
-		g_byte_array_set_size(fs->write_buf, 0);
-		fs_record_encode(fs->write_buf, &(FsRecord){ .kind = FS_RECORD_DELETE, .seq = seq });
-		js = fs_segment_write(fs, seg, seg->end_bytes, fs->write_buf->data, fs->write_buf->len);
-		if (js == JS_STORE_NO_SPACE) {
-			/* A full disk must not stop removals: rewriting in place
-			 * needs no new space. */
-			tombstone = false;
-			js = fs_erase_in_place(fs, seg, e, seq);
-		}
-		if (js != JS_STORE_OK)
-			return js;
+	if (!erase) {
+		js = fs_remove_in_place(fs, seg, e, seq);
+		if (js == JS_STORE_OK)
+			fs_index_forget(fs, seg, seq);
+		return js;
 	}
-	if (fs->sync == JS_STORE_SYNC_ALWAYS) {
+	if (fs->sync == JS_STORE_SYNC_ALWAYS)
 		js = fs_segment_sync(fs, seg);
-		if (js != JS_STORE_OK && tombstone) {
-			seg->end_bytes = old_end;
-			fs_segment_cut_back(fs, seg);
-			return js;
-		}
-	}
-	/* An erased record is gone from disk whatever the sync said. */
+	/* An erased record is gone from disk whatever the sync said (its body
+	 * was zeroed: there is nothing to put back); after a failed sync the
+	 * removal may or may not survive a crash, like any failed operation. */
 	fs_index_forget(fs, seg, seq);
 	return js;
 }
 
 /* Removes the messages in seqs (ascending, live, all in seg) from disk and
- * index: the whole segment file when they are all it holds, else one
- * PURGE_BELOW record when they are its oldest live ones (prefix), else
- * DELETE tombstones; on a full disk, rewrites them in place as ERASED.
- * *done counts the messages gone, also on failure. */
+ * index: the whole segment file when they are all it holds, else each
+ * record rewritten in place as ERASED (one sync for them all under
+ * ALWAYS). A failure puts the old frames back: none of them is removed
+ * (as in fs_remove_in_place). *done counts the messages gone. */
 static JsStoreStatus
-fs_purge_segment(FileStore *fs, FsSegment *seg, const GArray *seqs, bool prefix, bool *dropped, uint64_t *done)
+fs_purge_segment(FileStore *fs, FsSegment *seg, const GArray *seqs, bool *dropped, uint64_t *done)
 {
 	*dropped = false;
 	*done = 0;
@@ -946,39 +1020,32 @@ fs_purge_segment(FileStore *fs, FsSegment *seg, const GArray *seqs, bool prefix,
 		*done = seqs->len;
 		return JS_STORE_OK;
 	}
-	uint64_t old_end = seg->end_bytes;
-	g_byte_array_set_size(fs->write_buf, 0);
-	if (prefix) {
-		uint64_t below = g_array_index(seqs, uint64_t, seqs->len - 1) + 1;
-		fs_record_encode(fs->write_buf, &(FsRecord){ .kind = FS_RECORD_PURGE_BELOW, .seq = below });
-	} else {
-		for (guint k = 0; k < seqs->len; k++)
-			fs_record_encode(fs->write_buf,
-			    &(FsRecord){ .kind = FS_RECORD_DELETE, .seq = g_array_index(seqs, uint64_t, k) });
+	JsStoreStatus js = JS_STORE_OK;
+	g_byte_array_set_size(fs->undo_buf, seqs->len * FS_RECORD_OVERHEAD_BYTES);
+	uint8_t *saved = fs->undo_buf->data;
+	guint touched = 0; /* records whose frame was saved and maybe (partly) rewritten */
+	for (; touched < seqs->len && js == JS_STORE_OK; touched++) {
+		uint64_t seq = g_array_index(seqs, uint64_t, touched);
+		const FsEntry *e = &g_array_index(seg->entries, FsEntry, seq - seg->first_seq);
+		js = fs_frame_save(fs, seg, e, saved + touched * FS_RECORD_OVERHEAD_BYTES);
+		if (js != JS_STORE_OK)
+			break;
+		js = fs_rewrite_removed(fs, seg, e, seq, false);
 	}
-	JsStoreStatus js = fs_segment_write(fs, seg, old_end, fs->write_buf->data, fs->write_buf->len);
-	bool appended = js == JS_STORE_OK;
-	guint erased = 0;
-	if (js == JS_STORE_NO_SPACE) {
-		for (js = JS_STORE_OK; erased < seqs->len && js == JS_STORE_OK; erased += js == JS_STORE_OK) {
-			uint64_t seq = g_array_index(seqs, uint64_t, erased);
-			js = fs_erase_in_place(fs, seg, &g_array_index(seg->entries, FsEntry, seq - seg->first_seq), seq);
-		}
-	}
-	if (js == JS_STORE_OK && fs->sync == JS_STORE_SYNC_ALWAYS) {
+	if (js == JS_STORE_OK && fs->sync == JS_STORE_SYNC_ALWAYS)
 		js = fs_segment_sync(fs, seg);
-		if (js != JS_STORE_OK && appended) {
-			seg->end_bytes = old_end;
-			fs_segment_cut_back(fs, seg);
-			return js;
+	for (guint k = 0; k < touched; k++) {
+		uint64_t seq = g_array_index(seqs, uint64_t, k);
+		const FsEntry *e = &g_array_index(seg->entries, FsEntry, seq - seg->first_seq);
+		if (js != JS_STORE_OK) {
+			/* Still stored; a record that cannot be put back reads as
+			 * corrupt at its first load, never as the message. */
+			fs_frame_write(fs, seg, e, saved + k * FS_RECORD_OVERHEAD_BYTES);
+			continue;
 		}
+		fs_index_forget(fs, seg, seq);
+		(*done)++;
 	}
-	guint gone = appended ? seqs->len : erased;
-	if (!appended && js != JS_STORE_OK && erased == seqs->len)
-		gone = erased; /* erased, only the sync failed: gone all the same */
-	for (guint k = 0; k < gone; k++)
-		fs_index_forget(fs, seg, g_array_index(seqs, uint64_t, k));
-	*done = gone;
 	return js;
 }
 
@@ -1026,22 +1093,15 @@ fs_purge(JsStore *s, const char *filter, uint64_t upto_seq, uint64_t keep, uint6
 		if (seg->first_seq >= end)
 			break;
 		g_array_set_size(fs->seq_buf, 0);
-		bool prefix = true, skipped = false;
 		const FsEntry *entries = (const FsEntry *)(const void *)seg->entries->data;
-		/* From the segment's start, not from `from`: a live message
-		 * skipped anywhere below the last one taken rules out the
-		 * PURGE_BELOW shortcut. */
-		for (uint64_t k = 0; k < seg->entries->len && quota > 0; k++) {
+		for (uint64_t k = from > seg->first_seq ? from - seg->first_seq : 0; k < seg->entries->len && quota > 0;
+		     k++) {
 			uint64_t seq = seg->first_seq + k;
 			if (seq >= end)
 				break;
-			if (!(entries[k].flags & FS_ENTRY_LIVE))
+			if (!(entries[k].flags & FS_ENTRY_LIVE) ||
+			    !fs_filter_matches(&f, fs->subjects, entries[k].subject_id))
 				continue;
-			if (!fs_filter_matches(&f, fs->subjects, entries[k].subject_id)) {
-				skipped = true;
-				continue;
-			}
-			prefix = prefix && !skipped;
 			g_array_append_val(fs->seq_buf, seq);
 			quota--;
 		}
@@ -1051,7 +1111,7 @@ fs_purge(JsStore *s, const char *filter, uint64_t upto_seq, uint64_t keep, uint6
 		}
 		bool dropped;
 		uint64_t done;
-		js = fs_purge_segment(fs, seg, fs->seq_buf, prefix, &dropped, &done);
+		js = fs_purge_segment(fs, seg, fs->seq_buf, &dropped, &done);
 		n += done;
 		if (!dropped)
 			index++;
@@ -1235,13 +1295,17 @@ fs_consumer_save(JsStore *s, const char *consumer, const void *blob, size_t len)
 	bool fresh = c == NULL;
 	if (fresh)
 		c = fs_consumer_add(fs, consumer, false);
-	if (fs->sync == JS_STORE_SYNC_INTERVAL) {
+	/* Under INTERVAL, updates of a consumer on disk wait for the timer;
+	 * its creation does not (nats-server writes a consumer's meta when it
+	 * is created): a power loss must not make a consumer vanish. */
+	if (fs->sync == JS_STORE_SYNC_INTERVAL && c->on_disk) {
 		if (c->pending != NULL)
 			g_bytes_unref(c->pending);
 		c->pending = g_bytes_new(blob, len);
 		fs->dirty = true;
 		return JS_STORE_OK;
 	}
+	ASSERT(c->pending == NULL);
 	JsStoreStatus js = fs_consumer_write(fs, consumer, blob, len);
 	if (js == JS_STORE_OK) {
 		c->on_disk = true;
@@ -1411,6 +1475,7 @@ fs_free(FileStore *fs)
 	g_byte_array_free(fs->read_buf, TRUE);
 	g_string_free(fs->view_subject, TRUE);
 	g_array_free(fs->seq_buf, TRUE);
+	g_byte_array_free(fs->undo_buf, TRUE);
 	g_free(fs->stream);
 	g_free(fs->dir);
 	g_free(fs);
@@ -1573,8 +1638,89 @@ fs_recover_apply(FileStore *fs, FsRecovery *rc, FsSegment *seg, const FsRecord *
 	UNREACHABLE();
 }
 
+static bool
+fs_bytes_zero(const uint8_t *buf, uint64_t len)
+{
+	for (uint64_t k = 0; k < len; k++)
+		if (buf[k] != 0)
+			return false;
+	return true;
+}
+
+/* The end of a segment from the bad record at offset on, where no valid
+ * record follows (fs_resync found none). Only bytes cut short by the end
+ * of the file are a torn tail - fewer than the smallest record, a header
+ * whose lengths agree but reach past the end (FS_PARSE_SHORT), or zero
+ * bytes (a file system's zero fill after a crash: no record starts with a
+ * zero length) - since a write cut short never completed and so was never
+ * acknowledged (under ALWAYS everything acknowledged was synced whole).
+ * Any other bad bytes are complete records, damaged: their sequences were
+ * used, and may have been acknowledged. Counts them: one per record whose
+ * header still tells its length, and for bytes whose structure is lost, as
+ * many as could fit (each takes FS_RECORD_OVERHEAD_BYTES at least); the
+ * first record of a file is its MARK, which holds no sequence. Counting
+ * too many only leaves a gap; too few would let a sequence be used twice.
+ * *torn_at gets where the torn bytes start (size when there are none). */
+static uint64_t
+fs_recover_tail_count(const uint8_t *buf, uint64_t offset, uint64_t size, uint64_t *torn_at)
+{
+	uint64_t p = offset, seqs = 0;
+	while (p < size) {
+		uint64_t left = size - p;
+		FsRecord rec;
+		FsParseResult r =
+		    left < FS_RECORD_OVERHEAD_BYTES ? FS_PARSE_SHORT : fs_record_parse(buf + p, left, &rec);
+		ASSERT(r != FS_PARSE_OK);
+		if (r == FS_PARSE_SHORT || fs_bytes_zero(buf + p, left))
+			break;
+		uint64_t step = p == 0 ? FS_RECORD_OVERHEAD_BYTES : fs_record_damaged_bytes(buf + p, left);
+		if (step == 0) {
+			seqs += left / FS_RECORD_OVERHEAD_BYTES;
+			p = size;
+			break;
+		}
+		seqs += p > 0;
+		p += step;
+	}
+	*torn_at = p;
+	return seqs;
+}
+
+/* Damaged records at the end of seg, from offset to end (bad bytes that
+ * are not a torn tail, holding seqs sequences): reported, kept on disk,
+ * their sequences used up - entries that read as deleted, and last_seq at
+ * least the last of them. The count is an inference from bytes that may
+ * change again, so it is made durable: a segment whose damage used up
+ * sequences is sealed, and the open starts a new one named last_seq + 1
+ * (fs_recover_segments). A damaged MARK alone uses up none (the name says
+ * as much): appends go after it. */
+static void
+fs_recover_damaged_tail(FsRecovery *rc, FsSegment *seg, uint64_t offset, uint64_t end, uint64_t seqs,
+    uint64_t next_first, FsParseResult why)
+{
+	uint64_t first = seg->first_seq + seg->entries->len;
+	uint64_t stop = first + MIN(seqs, next_first - first); /* exclusive */
+	ASSERT(end > offset && stop >= first);
+	if (stop == first) {
+		fs_report_add(&rc->report, "%s: offset %" PRIu64 ": %s; %" PRIu64
+		    " bytes damaged at the end of the segment, holding no sequence", seg->path, offset,
+		    fs_parse_result_str(why), end - offset);
+		return;
+	}
+	fs_report_add(&rc->report, "%s: offset %" PRIu64 ": %s; %" PRIu64
+	    " bytes damaged at the end of the segment; sequences %" PRIu64 "..%" PRIu64
+	    " counted as used, never served", seg->path, offset, fs_parse_result_str(why), end - offset, first,
+	    stop - 1);
+	FsEntry gap = { 0 };
+	while (seg->first_seq + seg->entries->len < stop)
+		g_array_append_val(seg->entries, gap);
+	rc->best_seq = MAX(rc->best_seq, stop - 1);
+	seg->sealed = true;
+}
+
 /* Scans one segment: indexes its good records, reports and skips bad
- * ones, cuts a torn tail. Only an I/O failure stops the open. */
+ * ones, keeps damaged ones at its end, cuts a torn tail. Only an I/O
+ * failure stops the open. */
 static JsStoreStatus
 fs_recover_segment(FileStore *fs, FsRecovery *rc, FsSegment *seg, uint64_t next_first)
 {
@@ -1614,12 +1760,22 @@ fs_recover_segment(FileStore *fs, FsRecovery *rc, FsSegment *seg, uint64_t next_
 			offset = next;
 			continue;
 		}
-		fs_report_add(&rc->report, "%s: offset %" PRIu64 ": %s; torn tail of %" PRIu64 " bytes cut", seg->path,
-		    offset, fs_parse_result_str(r), size - offset);
-		if (ops->truncate(fs->storage->ctx, file, offset) != BROKER_STORAGE_OK ||
-		    ops->sync(fs->storage->ctx, file) != BROKER_STORAGE_OK)
-			return JS_STORE_IO;
-		size = offset;
+		uint64_t torn_at = size;
+		uint64_t seqs = fs_recover_tail_count(buf, offset, size, &torn_at);
+		if (torn_at > offset)
+			fs_recover_damaged_tail(rc, seg, offset, torn_at, seqs, next_first, r);
+		if (torn_at < size) {
+			FsRecord torn;
+			const char *why = fs_bytes_zero(buf + torn_at, size - torn_at) ? "zero bytes"
+			    : fs_parse_result_str(fs_record_parse(buf + torn_at, size - torn_at, &torn));
+			fs_report_add(&rc->report, "%s: offset %" PRIu64 ": %s; torn tail of %" PRIu64 " bytes cut",
+			    seg->path, torn_at, why, size - torn_at);
+			if (ops->truncate(fs->storage->ctx, file, torn_at) != BROKER_STORAGE_OK ||
+			    ops->sync(fs->storage->ctx, file) != BROKER_STORAGE_OK)
+				return JS_STORE_IO;
+		}
+		size = torn_at;
+		break;
 	}
 	seg->end_bytes = size;
 	return JS_STORE_OK;
@@ -1690,6 +1846,11 @@ fs_recover_segments(FileStore *fs, FsRecovery *rc)
 	}
 	fs->first_seq = fs->segments->len > 0 ? ((FsSegment *)fs->segments->pdata[0])->first_seq : 1;
 	fs->first_stale = true;
+	/* Pin the sequences damage used up at the end of the newest segment:
+	 * the new segment's name says they were used, whatever becomes of the
+	 * damaged bytes. On failure the next append tries again. */
+	if (last != NULL && last->sealed)
+		fs_segment_start(fs);
 	return JS_STORE_OK;
 }
 
@@ -1760,6 +1921,7 @@ js_filestore_open(BrokerStorage *storage, const JsStoreConfig *config, int64_t n
 	fs->read_buf = g_byte_array_new();
 	fs->view_subject = g_string_new(NULL);
 	fs->seq_buf = g_array_new(FALSE, FALSE, sizeof(uint64_t));
+	fs->undo_buf = g_byte_array_new();
 	fs->clock_ns = now_ns;
 	fs->last_sync_ns = now_ns;
 	FsRecovery rc = { .report = { .text = g_string_new(NULL) }, .buf = g_byte_array_new() };

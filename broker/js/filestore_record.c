@@ -9,13 +9,15 @@
 #include "broker/js/filestore_record.h"
 
 #include <string.h>
+#define XXH_STATIC_LINKING_ONLY /* XXH3_state_t on the stack */
 #include <xxhash.h>
 
 #include "proto/assert.h"
 
 #define FS_MAGIC_0 'F'
 #define FS_MAGIC_1 'S'
-#define FS_VERSION 1
+#define FS_VERSION 2        /* written */
+#define FS_VERSION_LEGACY 1 /* read: no header check, ERASED checksummed whole */
 #define FS_BLOB_MAGIC "NSFSOBS1"
 #define FS_META_PREFIX "{\"xxh3\":\""
 #define FS_META_MIDDLE "\",\"config\":"
@@ -76,6 +78,8 @@ fs_parse_result_str(FsParseResult result)
 		return "bad record length";
 	case FS_PARSE_BAD_MAGIC:
 		return "bad record magic";
+	case FS_PARSE_BAD_HEADER:
+		return "header check mismatch";
 	case FS_PARSE_BAD_KIND:
 		return "unknown record kind";
 	case FS_PARSE_BAD_FIELDS:
@@ -90,6 +94,18 @@ uint64_t
 fs_record_bytes(size_t subject_len, size_t hdr_len, size_t data_len)
 {
 	return (uint64_t)FS_RECORD_OVERHEAD_BYTES + subject_len + hdr_len + data_len;
+}
+
+/* The 16-bit check of a version-2 header (offset 26): XXH3-64 of the 36
+ * header bytes with the check itself taken as zero, low 16 bits. */
+static uint16_t
+header_check(const uint8_t *header)
+{
+	uint8_t copy[FS_RECORD_HEADER_BYTES];
+	memcpy(copy, header, sizeof(copy));
+	copy[26] = 0;
+	copy[27] = 0;
+	return (uint16_t)XXH3_64bits(copy, sizeof(copy));
 }
 
 static bool
@@ -120,8 +136,10 @@ fs_record_encode(GByteArray *out, const FsRecord *rec)
 	put_u16(p + 26, 0);
 	put_u32(p + 28, (uint32_t)rec->hdr_len);
 	put_u32(p + 32, (uint32_t)rec->data_len);
+	put_u16(p + 26, header_check(p));
 	uint8_t *body = p + FS_RECORD_HEADER_BYTES;
-	/* ERASED records keep their lengths with a zeroed body. */
+	/* ERASED records keep their lengths with a zeroed body, and their
+	 * checksum covers the header only (fs_record_erased_frame). */
 	bool zero = rec->kind == FS_RECORD_ERASED;
 	if (rec->subject_len > 0) {
 		if (zero)
@@ -144,8 +162,30 @@ fs_record_encode(GByteArray *out, const FsRecord *rec)
 			memcpy(body, rec->data, rec->data_len);
 	}
 	body += rec->data_len;
-	put_u64(body, XXH3_64bits(p, total - FS_RECORD_CHECKSUM_BYTES));
+	size_t covered = zero ? FS_RECORD_HEADER_BYTES : total - FS_RECORD_CHECKSUM_BYTES;
+	put_u64(body, XXH3_64bits(p, covered));
 	ASSERT(body + FS_RECORD_CHECKSUM_BYTES == out->data + out->len);
+}
+
+void
+fs_record_erased_frame(uint8_t frame[FS_RECORD_OVERHEAD_BYTES], uint64_t seq, int64_t ts_ns, size_t subject_len,
+    size_t payload_len)
+{
+	ASSERT(subject_len <= FS_SUBJECT_BYTES_MAX && payload_len <= FS_PAYLOAD_BYTES_MAX);
+	uint64_t total = fs_record_bytes(subject_len, 0, payload_len);
+	put_u32(frame, (uint32_t)total);
+	frame[4] = FS_MAGIC_0;
+	frame[5] = FS_MAGIC_1;
+	frame[6] = FS_VERSION;
+	frame[7] = (uint8_t)FS_RECORD_ERASED;
+	put_u64(frame + 8, seq);
+	put_u64(frame + 16, (uint64_t)ts_ns);
+	put_u16(frame + 24, (uint16_t)subject_len);
+	put_u16(frame + 26, 0);
+	put_u32(frame + 28, 0);
+	put_u32(frame + 32, (uint32_t)payload_len);
+	put_u16(frame + 26, header_check(frame));
+	put_u64(frame + FS_RECORD_HEADER_BYTES, XXH3_64bits(frame, FS_RECORD_HEADER_BYTES));
 }
 
 FsParseResult
@@ -158,15 +198,20 @@ fs_record_parse(const uint8_t *buf, size_t len, FsRecord *out)
 		return FS_PARSE_BAD_LENGTH;
 	if (len < FS_RECORD_HEADER_BYTES)
 		return FS_PARSE_SHORT;
-	if (buf[4] != FS_MAGIC_0 || buf[5] != FS_MAGIC_1 || buf[6] != FS_VERSION)
+	if (buf[4] != FS_MAGIC_0 || buf[5] != FS_MAGIC_1 || (buf[6] != FS_VERSION && buf[6] != FS_VERSION_LEGACY))
 		return FS_PARSE_BAD_MAGIC;
+	bool legacy = buf[6] == FS_VERSION_LEGACY;
+	/* Checked before anything the header says is believed: a damaged
+	 * header must not pass for a record cut short (FS_PARSE_SHORT). */
+	if (legacy ? get_u16(buf + 26) != 0 : get_u16(buf + 26) != header_check(buf))
+		return FS_PARSE_BAD_HEADER;
 	uint8_t kind = buf[7];
 	if (kind < FS_RECORD_MSG || kind >= FS_RECORD_KIND_END)
 		return FS_PARSE_BAD_KIND;
 	size_t subject_len = get_u16(buf + 24);
 	size_t hdr_len = get_u32(buf + 28);
 	size_t data_len = get_u32(buf + 32);
-	if (get_u16(buf + 26) != 0 || hdr_len > FS_PAYLOAD_BYTES_MAX || data_len > FS_PAYLOAD_BYTES_MAX ||
+	if (hdr_len > FS_PAYLOAD_BYTES_MAX || data_len > FS_PAYLOAD_BYTES_MAX ||
 	    fs_record_bytes(subject_len, hdr_len, data_len) != total)
 		return FS_PARSE_BAD_FIELDS;
 	if (!kind_has_body((FsRecordKind)kind) && total != FS_RECORD_OVERHEAD_BYTES)
@@ -175,7 +220,10 @@ fs_record_parse(const uint8_t *buf, size_t len, FsRecord *out)
 		return FS_PARSE_BAD_FIELDS;
 	if (len < total)
 		return FS_PARSE_SHORT;
-	if (XXH3_64bits(buf, total - FS_RECORD_CHECKSUM_BYTES) != get_u64(buf + total - FS_RECORD_CHECKSUM_BYTES))
+	/* ERASED (version 2): the header alone; everything else: everything. */
+	size_t covered =
+	    kind == FS_RECORD_ERASED && !legacy ? FS_RECORD_HEADER_BYTES : total - FS_RECORD_CHECKSUM_BYTES;
+	if (XXH3_64bits(buf, covered) != get_u64(buf + total - FS_RECORD_CHECKSUM_BYTES))
 		return FS_PARSE_BAD_CHECKSUM;
 	const uint8_t *body = buf + FS_RECORD_HEADER_BYTES;
 	*out = (FsRecord){
@@ -191,6 +239,65 @@ fs_record_parse(const uint8_t *buf, size_t len, FsRecord *out)
 		.record_bytes = total,
 	};
 	return FS_PARSE_OK;
+}
+
+/* The length a header gives when its length field and body lengths agree
+ * and fit in len bytes, else 0. */
+static uint64_t
+header_consistent_bytes(const uint8_t *h, size_t len)
+{
+	uint64_t claimed = get_u32(h);
+	uint64_t computed = fs_record_bytes(get_u16(h + 24), get_u32(h + 28), get_u32(h + 32));
+	return claimed == computed && claimed >= FS_RECORD_OVERHEAD_BYTES && claimed <= len ? claimed : 0;
+}
+
+/* Whether h (a candidate header for the record in buf) is a whole valid
+ * version-2 header whose record, with h in place of its first 36 bytes,
+ * passes its checksum: the header check (16 bits) weeds out nearly every
+ * candidate before the record is hashed. Returns the record's length or 0. */
+static uint64_t
+header_repairs(const uint8_t *h, const uint8_t *buf, size_t len)
+{
+	if (h[4] != FS_MAGIC_0 || h[5] != FS_MAGIC_1 || h[6] != FS_VERSION || h[7] < FS_RECORD_MSG ||
+	    h[7] >= FS_RECORD_KIND_END || get_u16(h + 26) != header_check(h))
+		return 0;
+	uint64_t total = header_consistent_bytes(h, len);
+	if (total == 0)
+		return 0;
+	uint64_t sum = get_u64(buf + total - FS_RECORD_CHECKSUM_BYTES);
+	if (h[7] == FS_RECORD_ERASED)
+		return XXH3_64bits(h, FS_RECORD_HEADER_BYTES) == sum ? total : 0;
+	XXH3_state_t state;
+	XXH3_INITSTATE(&state);
+	XXH3_64bits_reset(&state);
+	XXH3_64bits_update(&state, h, FS_RECORD_HEADER_BYTES);
+	XXH3_64bits_update(&state, buf + FS_RECORD_HEADER_BYTES, total - FS_RECORD_OVERHEAD_BYTES);
+	return XXH3_64bits_digest(&state) == sum ? total : 0;
+}
+
+uint64_t
+fs_record_damaged_bytes(const uint8_t *buf, size_t len)
+{
+	if (len < FS_RECORD_OVERHEAD_BYTES)
+		return 0;
+	/* A whole version-2 header, checked: its lengths are the ones written. */
+	if (buf[4] == FS_MAGIC_0 && buf[5] == FS_MAGIC_1 && buf[6] == FS_VERSION &&
+	    get_u16(buf + 26) == header_check(buf))
+		return header_consistent_bytes(buf, len);
+	/* One flipped bit in the header: find it, the record's checksum
+	 * confirming the repair. */
+	uint8_t h[FS_RECORD_HEADER_BYTES];
+	memcpy(h, buf, sizeof(h));
+	for (unsigned bit = 0; bit < 8 * FS_RECORD_HEADER_BYTES; bit++) {
+		h[bit / 8] ^= (uint8_t)(1u << (bit % 8));
+		uint64_t total = header_repairs(h, buf, len);
+		h[bit / 8] ^= (uint8_t)(1u << (bit % 8));
+		if (total > 0)
+			return total;
+	}
+	/* More damage than that (or a version-1 record, which has no header
+	 * check): only lengths that agree are believed. */
+	return header_consistent_bytes(buf, len);
 }
 
 void

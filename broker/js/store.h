@@ -128,7 +128,9 @@ typedef struct JsStoreOps {
 
 	/* Removes everything (stream deleted) and frees the store. */
 	void (*destroy_all)(JsStore *s);
-	/* Frees the in-memory side only (broker shutdown or crash). */
+	/* Frees the in-memory side only; touches no disk, since it also runs
+	 * after a (simulated) crash. An orderly shutdown calls sync() first
+	 * (js_server_shutdown does), so nothing only in memory is lost. */
 	void (*close)(JsStore *s);
 } JsStoreOps;
 

@@ -275,6 +275,9 @@ sim_broker_node_create(SimWorld *world, const char *name, const BrokerConfig *co
 	bn->port = port ? port : 4222;
 	bn->config.port = bn->port;
 	bn->config.host = "0.0.0.0";
+	/* warnings too (a corrupt record found at start-up is one): traced */
+	if (bn->config.log_level < BROKER_LOG_WARN)
+		bn->config.log_level = BROKER_LOG_WARN;
 	bn->dirty = g_ptr_array_new();
 	sim_node_create(world, name, &node_ops, bn);
 	return bn;

@@ -31,6 +31,10 @@ typedef struct JsDlv {
 	const char *stream;   /* interned */
 	const char *consumer; /* interned */
 	uint64_t sseq, cseq, dc;
+	const char *subject;  /* interned */
+	uint64_t hash;        /* of the payload */
+	uint32_t len;
+	bool headers_only;    /* no payload came (Nats-Msg-Size) */
 } JsDlv;
 
 typedef struct JsAckRec {
@@ -694,8 +698,12 @@ scn_js_on_msg(ScnJs *js, uint32_t client, const ClientMsg *msg)
 		char *reply = g_strndup(msg->reply, msg->reply_len);
 		ClientJsMeta meta;
 		if (client_js_meta_parse(reply, &meta) == CLIENT_OK) {
+			char subject[256];
+			g_snprintf(subject, sizeof(subject), "%.*s", (int)MIN(msg->subject_len, 255), msg->subject);
+			char size[32];
 			JsDlv d = { now(js), client, intern(js, meta.stream), intern(js, meta.consumer), meta.stream_seq,
-				meta.consumer_seq, meta.delivered };
+				meta.consumer_seq, meta.delivered, intern(js, subject), XXH3_64bits(msg->data, msg->data_len),
+				(uint32_t)msg->data_len, client_msg_header(msg, "Nats-Msg-Size", size, sizeof(size)) };
 			g_array_append_val(js->dlvs, d);
 			apply_acks(js, client, msg, &d);
 		}
@@ -1382,6 +1390,43 @@ scn_js_check_invariants(ScnJs *js)
 		if (prev != NULL && prev->stream == x->stream && prev->consumer == x->consumer && prev->sseq == x->sseq &&
 		    x->dc == prev->dc + 1 && !js->broker_crashed)
 			check_redelivery(js, prev, x, decl, &reported_timing);
+	}
+	/* a delivery of stream seq n carries the message acknowledged as n
+	 * (unless a broker syncing on an interval crashed: its store may
+	 * legitimately lose what it had not synced and reuse the sequence) */
+	bool interval_crash = false;
+	for (guint b = 0; b < js->host.scn->brokers->len; b++) {
+		const ScnBroker *sb = js->host.scn->brokers->pdata[b];
+		interval_crash |= js->broker_crashed && sb->config.jetstream && !sb->config.js_sync_always;
+	}
+	if (!interval_crash) {
+		GHashTable *acked = g_hash_table_new(g_str_hash, g_str_equal);
+		GPtrArray *keys = g_ptr_array_new_with_free_func(g_free);
+		for (guint k = 0; k < js->pubs->len; k++) {
+			PubRec *p = &g_array_index(js->pubs, PubRec, k);
+			if (!p->ok || p->duplicate || p->subject[0] == '\0')
+				continue;
+			char *key = g_strdup_printf("%s/%" G_GUINT64_FORMAT, p->stream, p->seq);
+			g_ptr_array_add(keys, key);
+			g_hash_table_insert(acked, key, p);
+		}
+		for (guint k = 0; k < js->dlvs->len; k++) {
+			JsDlv *x = &g_array_index(js->dlvs, JsDlv, k);
+			char key[320];
+			g_snprintf(key, sizeof(key), "%s/%" G_GUINT64_FORMAT, x->stream, x->sseq);
+			const PubRec *p = g_hash_table_lookup(acked, key);
+			if (p == NULL || x->headers_only)
+				continue;
+			if (x->subject != p->subject || x->len != p->len || x->hash != p->hash) {
+				jfail(js, none, "JetStream delivers what was stored", x->at_ns,
+				    "%s got seq %" G_GUINT64_FORMAT " of %s as %s (%u bytes), but the message acknowledged as that "
+				    "seq was %s (%u bytes)%s", client_name(js, x->client), x->sseq, x->stream, x->subject, x->len,
+				    p->subject, p->len, x->len == p->len && x->subject == p->subject ? " with other content" : "");
+				break;
+			}
+		}
+		g_hash_table_destroy(acked);
+		g_ptr_array_free(keys, TRUE);
 	}
 	/* consumer sequences: each used once per consumer (while the broker
 	 * ran without a crash: a restored consumer may reuse unsaved ones) */

@@ -201,6 +201,14 @@ size_t broker_conn_send_peek(BrokerConn *conn, const uint8_t **data);
 /* len of them were sent. */
 void broker_conn_send_consume(Broker *broker, BrokerConn *conn, size_t len, int64_t now_ns);
 
+/* Flow control, as nats-server stalls fast producers: after
+ * broker_conn_recv, how long the driver should stop reading conn because
+ * a connection it delivered to is behind (0: keep reading). The driver
+ * may read again sooner once broker_stall_releases has changed (a backlog
+ * went down). The simulator need not use either: it is pacing only. */
+int64_t broker_conn_stall_ns(const BrokerConn *conn);
+uint64_t broker_stall_releases(const Broker *broker);
+
 /* The broker wants this connection closed: the driver sends what
  * send_peek still shows (it may give up after write_deadline), then
  * closes the socket and calls broker_conn_close. */

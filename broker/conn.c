@@ -58,6 +58,10 @@ conn_output_added(BrokerConn *c, size_t pending_before)
 		conn_mark_closing(c, BROKER_CLOSE_SLOW_CONSUMER_PENDING);
 		return;
 	}
+	/* nats-server sets the stall gate in queueOutbound; producers that
+	 * deliver here are then asked to pause (deliver.c). */
+	if (pending > conn_stall_bytes(b) && !c->stall_gate && !c->closing)
+		c->stall_gate = true;
 	if (pending_before == 0 && pending > 0 && !c->closing) {
 		c->stall_since_ns = b->now_ns;
 		if (c->stall_since_ns + b->config.write_deadline_ns < c->deadline_ns || c->heap_index == NO_INDEX)
@@ -261,6 +265,7 @@ process_sub(BrokerConn *c, const ProtoOp *op)
 	sub->subject = slice_dup(op->subject);
 	sub->queue = slice_dup(op->queue);
 	sub->sid = slice_dup(op->sid);
+	sub->sid_len = op->sid.len;
 	sub->seq = ++b->next_sub_seq;
 	if (!sublist_insert(b->sublist, sub)) {
 		broker_probe(b, c, BROKER_PROBE_INVALID_SUBJECT);
@@ -567,6 +572,7 @@ broker_conn_recv(Broker *b, BrokerConn *c, const uint8_t *data, size_t len, int6
 	if (c->closing)
 		return;
 	c->activity = false;
+	c->stall_ns = 0;
 	size_t off = 0;
 	while (off < len && !c->closing) {
 		size_t used = 0;
@@ -592,6 +598,38 @@ broker_conn_recv(Broker *b, BrokerConn *c, const uint8_t *data, size_t len, int6
 
 /* ---- output and closing ---- */
 
+/* The backlog over which a connection's producers are asked to pause:
+ * nats-server's max_pending / 2, capped so that a consumer that is merely
+ * slower than its producer costs a bounded amount of memory (the rest
+ * waits in the producer's socket, as TCP flow control would have it). */
+size_t
+conn_stall_bytes(const Broker *b)
+{
+	return (size_t)MIN(b->config.pending_bytes_max / 2, BROKER_STALL_BYTES_MAX);
+}
+
+/* A stalled gate opens (nats-server's flushOutbound closing out.stc). */
+static void
+stall_release(BrokerConn *c)
+{
+	if (!c->stall_gate)
+		return;
+	c->stall_gate = false;
+	c->broker->stall_releases++;
+}
+
+int64_t
+broker_conn_stall_ns(const BrokerConn *c)
+{
+	return c->stall_ns;
+}
+
+uint64_t
+broker_stall_releases(const Broker *b)
+{
+	return b->stall_releases;
+}
+
 size_t
 broker_conn_send_peek(BrokerConn *c, const uint8_t **data)
 {
@@ -607,9 +645,15 @@ broker_conn_send_consume(Broker *b, BrokerConn *c, size_t len, int64_t now_ns)
 	proto_buf_consume(&c->out, len);
 	if (len > 0)
 		c->stall_since_ns = now_ns;
+	if (c->stall_gate && proto_buf_pending(&c->out) < conn_stall_bytes(b))
+		stall_release(c);
 	if (proto_buf_pending(&c->out) == 0) {
 		c->wake_pending = false;
-		proto_buf_shrink(&c->out, 64 * 1024);
+		/* A busy connection keeps its buffer: freeing it whenever it runs
+		 * empty made every turn grow it again (realloc copies, fresh
+		 * pages). Only an outsized one goes here; the ping timer returns
+		 * the rest once the connection is idle. */
+		proto_buf_shrink(&c->out, BROKER_OUT_KEEP_BYTES_MAX);
 	}
 }
 
@@ -645,6 +689,7 @@ conn_mark_closing(BrokerConn *c, BrokerCloseReason reason)
 	default:
 		break;
 	}
+	stall_release(c); /* nobody waits for a closing connection */
 	broker_probe(b, c, BROKER_PROBE_CONN_CLOSED);
 	conn_log(c, BROKER_LOG_DEBUG, "Client connection closed: %s", broker_close_reason_str(reason));
 	c->wake_pending = true;
@@ -739,6 +784,8 @@ conn_on_timer(BrokerConn *c, int64_t now_ns)
 	}
 	if (now_ns < c->ping_due_ns)
 		return;
+	if (proto_buf_pending(&c->out) == 0)
+		proto_buf_shrink(&c->out, BROKER_OUT_IDLE_BYTES_MAX);
 	/* processPingTimer: skip when the client was active within the
 	 * interval, unless an RTT measurement is due. */
 	bool need_rtt = c->rtt_ns == 0 || now_ns - c->rtt_start_ns > BROKER_RTT_INTERVAL_NS;

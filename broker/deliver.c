@@ -17,6 +17,27 @@
 #include "proto/encode.h"
 #include "proto/subject.h"
 
+/* How long a producer pauses for a backlog of pending bytes. Over half of
+ * max_pending, nats-server's stallDuration: 100 ms, growing by 100 ms for
+ * every tenth of the upper half the backlog is into it, 1 s at the limit.
+ * Below (natsim's earlier gate, which keeps memory small while a consumer
+ * is merely slower than its producer) a short pause, so that a consumer
+ * that reads nothing holds its producers back only a little more than
+ * nats-server does until its backlog reaches the half. */
+static int64_t
+stall_duration_ns(int64_t pending, int64_t max)
+{
+	int64_t half = max / 2;
+	if (pending <= half)
+		return BROKER_STALL_SOFT_NS;
+	if (pending >= max)
+		return BROKER_STALL_MAX_NS;
+	int64_t ttl = BROKER_STALL_MIN_NS;
+	if (half >= 10)
+		ttl += BROKER_STALL_MIN_NS * ((pending - half) / (half / 10));
+	return ttl;
+}
+
 /* One delivery; false when this subscription did not take the message. */
 static bool
 deliver(Broker *b, BrokerConn *pub, BrokerSub *sub, const ProtoOp *op)
@@ -76,13 +97,19 @@ deliver(Broker *b, BrokerConn *pub, BrokerSub *sub, const ProtoOp *op)
 	    (c->first_pong_sent || b->now_ns - c->start_ns > BROKER_RTT_PING_AFTER_NS))
 		conn_send_ping(c);
 	size_t before = proto_buf_pending(&c->out);
-	proto_encode_msg(&c->out, op->subject.ptr, op->subject.len, sub->sid, strlen(sub->sid), op->reply.ptr,
+	proto_encode_msg(&c->out, op->subject.ptr, op->subject.len, sub->sid, sub->sid_len, op->reply.ptr,
 	    op->reply.len, with_headers ? op->headers.ptr : NULL, with_headers ? op->headers.len : 0,
 	    op->payload.ptr, op->payload.len);
 	if (b->config.log_level >= BROKER_LOG_TRACE)
 		conn_log(c, BROKER_LOG_TRACE, "->> [%s %.*s %s %zu]", with_headers ? "HMSG" : "MSG",
 		    (int)op->subject.len, (const char *)op->subject.ptr, sub->sid, size);
 	conn_output_added(c, before);
+	/* A client publishing to a connection that is behind is asked to
+	 * pause (nats-server's deliverMsg -> stalledWait); the driver stops
+	 * reading it for that long or until a gate opens. */
+	if (c->stall_gate && !pub->internal)
+		pub->stall_ns = MAX(pub->stall_ns,
+		    stall_duration_ns((int64_t)proto_buf_pending(&c->out), b->config.pending_bytes_max));
 	if (last && !sub->closed) {
 		broker_probe(b, c, BROKER_PROBE_AUTO_UNSUBSCRIBED);
 		conn_sub_remove(c, sub);

@@ -21,6 +21,19 @@
 #define BROKER_RTT_PING_AFTER_NS (2 * INT64_C(1000000000))
 #define BROKER_RTT_INTERVAL_NS (3600 * INT64_C(1000000000))
 #define BROKER_MIN_REPLY_LEN 15 /* replies longer than this trigger an RTT ping */
+/* Flow control: a connection whose output backlog passes the stall
+ * threshold - max_pending / 2 as nats-server, but at most this - asks the
+ * producers delivering to it to pause (broker_conn_stall_ns): for
+ * nats-server's stallDuration once over max_pending / 2, and below that
+ * (natsim's earlier, softer gate) for the soft pause. */
+#define BROKER_STALL_BYTES_MAX (1024 * 1024)
+#define BROKER_STALL_SOFT_NS (10 * INT64_C(1000000))
+#define BROKER_STALL_MIN_NS (100 * INT64_C(1000000))  /* nats-server's stallClientMinDuration */
+#define BROKER_STALL_MAX_NS (1000 * INT64_C(1000000)) /* stallClientMaxDuration */
+/* An empty output buffer larger than this is freed at once; one larger
+ * than the idle size is freed at the next ping timer. */
+#define BROKER_OUT_KEEP_BYTES_MAX (4 * BROKER_STALL_BYTES_MAX)
+#define BROKER_OUT_IDLE_BYTES_MAX (64 * 1024)
 
 struct BrokerConn {
 	Broker *broker;
@@ -45,6 +58,10 @@ struct BrokerConn {
 	BrokerCloseReason close_reason;
 	bool wake_pending;
 	bool activity; /* a message or subscription change in this recv */
+
+	/* flow control (nats-server's out.stc and stalledWait) */
+	bool stall_gate;  /* output backlog over the stall threshold */
+	int64_t stall_ns; /* as a producer: the pause its last input asked for */
 
 	/* time */
 	int64_t start_ns;
@@ -112,6 +129,7 @@ struct Broker {
 
 	uint64_t in_msgs, out_msgs, in_bytes, out_bytes, slow_consumers;
 	uint64_t probes[BROKER_PROBE_COUNT];
+	uint64_t stall_releases; /* stall gates opened so far */
 
 	BrokerClosedConn *closed; /* ring of up to BROKER_CLOSED_CONNS_MAX, grown on demand */
 	uint32_t closed_count, closed_next, closed_cap;
@@ -149,6 +167,7 @@ void conn_mark_closing(BrokerConn *c, BrokerCloseReason reason);
 void conn_sub_remove(BrokerConn *c, BrokerSub *sub);
 int64_t conn_deadline(const BrokerConn *c);
 void conn_on_timer(BrokerConn *c, int64_t now_ns);
+size_t conn_stall_bytes(const Broker *b);
 
 /* deliver.c: returns how many subscriptions took the message */
 uint32_t broker_route(Broker *b, BrokerConn *pub, const ProtoOp *op);

@@ -12,8 +12,11 @@
  *    the broker woke it or its socket became writable since the last flush;
  *    on the "linger" list iff the broker wants it closed and output still
  *    waits (it is closed at the write deadline at the latest);
+ *    on the "stall" list iff the broker asked to stop reading it for a while
+ *    (a consumer it feeds is behind) and that while has not ended;
  *  - a connection's EPOLLIN interest is dropped once the broker marks it
- *    closing; EPOLLOUT is held only while output waits;
+ *    closing and while it is stalled; EPOLLOUT is held only while output
+ *    waits;
  *  - the time handed to the broker never decreases (one monotonic clock,
  *    read at each phase of a turn);
  *  - the hot path allocates nothing per message: one read buffer per loop,
@@ -57,7 +60,7 @@ typedef struct Source {
 	SourceKind kind;
 } Source;
 
-enum { LIST_ALL, LIST_WAKE, LIST_LINGER, LIST_COUNT };
+enum { LIST_ALL, LIST_WAKE, LIST_LINGER, LIST_STALL, LIST_COUNT };
 
 typedef struct ServerConn ServerConn;
 
@@ -79,6 +82,9 @@ struct ServerConn {
 	uint32_t events;  /* the epoll interest registered */
 	BrokerConn *conn;
 	int64_t linger_since_ns;
+	bool out_blocked;            /* the socket took less than we had */
+	int64_t stall_until_ns;      /* on the stall list: read again at the latest then */
+	uint64_t stall_releases;     /* broker_stall_releases when it stalled */
 	ConnLink links[LIST_COUNT];
 };
 
@@ -280,6 +286,14 @@ set_events(ServerLoop *loop, ServerConn *c, uint32_t events)
 	c->events = events;
 }
 
+/* EPOLLIN unless closing or stalled, EPOLLOUT while output is blocked. */
+static void
+update_events(ServerLoop *loop, ServerConn *c)
+{
+	bool reading = !broker_conn_closing(c->conn) && !c->links[LIST_STALL].on;
+	set_events(loop, c, (reading ? (uint32_t)EPOLLIN : 0u) | (c->out_blocked ? (uint32_t)EPOLLOUT : 0u));
+}
+
 /* The socket is done: the broker forgets the connection, then we do. */
 static void
 conn_close(ServerLoop *loop, ServerConn *c, BrokerCloseReason reason)
@@ -330,7 +344,24 @@ conn_flush(ServerLoop *loop, ServerConn *c)
 		c->linger_since_ns = loop->now_ns;
 		list_push(loop, LIST_LINGER, c);
 	}
-	set_events(loop, c, (closing ? 0u : (uint32_t)EPOLLIN) | (blocked ? (uint32_t)EPOLLOUT : 0u));
+	c->out_blocked = blocked;
+	update_events(loop, c);
+}
+
+/* Stalled connections read again once their pause is over or any
+ * consumer's backlog went down (a producer stalled on another consumer
+ * then finds it still behind and stalls again). */
+static void
+resume_stalled(ServerLoop *loop)
+{
+	uint64_t releases = broker_stall_releases(loop->broker);
+	for (ServerConn *c = loop->lists[LIST_STALL].head, *next; c != NULL; c = next) {
+		next = c->links[LIST_STALL].next;
+		if (loop->now_ns >= c->stall_until_ns || releases != c->stall_releases) {
+			list_remove(loop, LIST_STALL, c);
+			update_events(loop, c);
+		}
+	}
 }
 
 static void
@@ -352,6 +383,17 @@ conn_readable(ServerLoop *loop, ServerConn *c)
 		ssize_t n = recv(c->fd, loop->read_buf, SERVER_LOOP_READ_BYTES, 0);
 		if (n > 0) {
 			broker_conn_recv(loop->broker, c->conn, loop->read_buf, (size_t)n, loop->now_ns);
+			int64_t stall_ns = broker_conn_stall_ns(c->conn);
+			if (stall_ns > 0 && !broker_conn_closing(c->conn)) {
+				/* A consumer it feeds is behind: stop reading it until a
+				 * backlog goes down or the pause ends (nats-server
+				 * stalls such a producer's read loop the same way). */
+				c->stall_until_ns = loop->now_ns + stall_ns;
+				c->stall_releases = broker_stall_releases(loop->broker);
+				list_push(loop, LIST_STALL, c);
+				update_events(loop, c);
+				return true;
+			}
 			/* A short read emptied the socket; a closing conn reads no more. */
 			if (n < SERVER_LOOP_READ_BYTES || broker_conn_closing(c->conn))
 				return true;
@@ -375,7 +417,10 @@ conn_readable(ServerLoop *loop, ServerConn *c)
 static void
 conn_event(ServerLoop *loop, ServerConn *c, uint32_t events)
 {
-	if (!broker_conn_closing(c->conn) && (events & (EPOLLIN | EPOLLHUP | EPOLLERR))) {
+	/* A stalled connection is read only when its socket failed (the
+	 * read finds out how). */
+	uint32_t read_on = (uint32_t)(EPOLLHUP | EPOLLERR) | (c->links[LIST_STALL].on ? 0u : (uint32_t)EPOLLIN);
+	if (!broker_conn_closing(c->conn) && (events & read_on)) {
 		if (!conn_readable(loop, c))
 			return;
 		if (!(events & EPOLLOUT))
@@ -482,6 +527,8 @@ earliest_deadline_ns(ServerLoop *loop)
 		deadline = MIN(deadline, loop->accept_resume_ns);
 	for (ServerConn *c = loop->lists[LIST_LINGER].head; c != NULL; c = c->links[LIST_LINGER].next)
 		deadline = MIN(deadline, c->linger_since_ns + loop->write_deadline_ns);
+	for (ServerConn *c = loop->lists[LIST_STALL].head; c != NULL; c = c->links[LIST_STALL].next)
+		deadline = MIN(deadline, c->stall_until_ns);
 	return deadline;
 }
 
@@ -550,6 +597,7 @@ server_loop_run_once(ServerLoop *loop, int max_wait_ms)
 	}
 	loop_tick(loop);
 	flush_woken(loop);
+	resume_stalled(loop);
 	return loop->stop_signal;
 }
 

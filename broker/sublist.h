@@ -37,6 +37,7 @@ struct BrokerSub {
 	char *subject;
 	char *queue; /* NULL for a plain subscription */
 	char *sid;
+	size_t sid_len;     /* strlen(sid), for the encoder (client subscriptions) */
 	uint64_t delivered; /* messages delivered so far */
 	uint64_t max;       /* auto-unsubscribe limit; 0 = none */
 	uint64_t seq;       /* creation order, broker-wide */

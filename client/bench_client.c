@@ -8,7 +8,12 @@
  * Without --url it starts nats-server itself on a free loopback port and
  * stops it at the end. Cases:
  *   publish   N messages of BYTES to a subject nobody subscribes, then one
- *             flush round trip: msgs/s and MB/s over the whole (best round);
+ *             flush round trip: msgs/s and MB/s over the whole (best and
+ *             median round; and the median of the rounds' own ratios,
+ *             since each round runs both back to back), and the
+ *             publishing thread's CPU time per message (median round; the
+ *             steadier figure on a busy machine, where the best round is
+ *             whoever got a quiet moment);
  *   request   N sequential requests to a responder on a second connection
  *             of the same library (answering from its callback): p50, p90,
  *             p99 latency over all rounds. libnats runs with SendAsap (its
@@ -29,6 +34,7 @@
 #include <string.h>
 #include <sys/socket.h>
 #include <sys/wait.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "client/tcp.h"
@@ -38,6 +44,22 @@ now_ns(void)
 {
 	return client_tcp_now_ns();
 }
+
+/* CPU time of the calling thread (the publisher), ns. */
+static int64_t
+thread_cpu_ns(void)
+{
+	struct timespec ts;
+	clock_gettime(CLOCK_THREAD_CPUTIME_ID, &ts);
+	return (int64_t)ts.tv_sec * 1000000000 + ts.tv_nsec;
+}
+
+/* A publish round: the wall time of publishing and flushing, and the
+ * publishing thread's CPU time for the publish calls alone. */
+typedef struct PubRound {
+	double wall_ns;
+	double cpu_ns;
+} PubRound;
 
 /* ---- libnatsim ---- */
 
@@ -49,21 +71,22 @@ natsim_echo(void *ctx, ClientConn *conn, const ClientMsg *m)
 		client_tcp_publish(ctx, m->reply, NULL, NULL, 0, m->data, m->data_len);
 }
 
-static double
+static PubRound
 natsim_publish(const char *url, int msgs, const char *payload, int size)
 {
 	ClientTcpOptions o = client_tcp_options_default();
 	o.url = url;
 	ClientTcp *tcp;
 	if (client_tcp_connect(&tcp, &o, 5 * CLIENT_NS_PER_S) != CLIENT_OK)
-		return -1;
-	int64_t t0 = now_ns();
+		return (PubRound){ -1, -1 };
+	int64_t t0 = now_ns(), c0 = thread_cpu_ns();
 	for (int k = 0; k < msgs; k++)
 		client_tcp_publish(tcp, "bench.pub", NULL, NULL, 0, payload, (size_t)size);
+	int64_t cpu = thread_cpu_ns() - c0;
 	ClientStatus st = client_tcp_flush(tcp, 60 * CLIENT_NS_PER_S);
 	int64_t dt = now_ns() - t0;
 	client_tcp_destroy(tcp);
-	return st == CLIENT_OK ? (double)dt : -1;
+	return st == CLIENT_OK ? (PubRound){ (double)dt, (double)cpu } : (PubRound){ -1, -1 };
 }
 
 static bool
@@ -107,19 +130,20 @@ nats_echo(natsConnection *nc, natsSubscription *sub, natsMsg *msg, void *closure
 	natsMsg_Destroy(msg);
 }
 
-static double
+static PubRound
 nats_publish(const char *url, int msgs, const char *payload, int size)
 {
 	natsConnection *nc = NULL;
 	if (natsConnection_ConnectTo(&nc, url) != NATS_OK)
-		return -1;
-	int64_t t0 = now_ns();
+		return (PubRound){ -1, -1 };
+	int64_t t0 = now_ns(), c0 = thread_cpu_ns();
 	for (int k = 0; k < msgs; k++)
 		natsConnection_Publish(nc, "bench.pub", payload, size);
+	int64_t cpu = thread_cpu_ns() - c0;
 	natsStatus st = natsConnection_FlushTimeout(nc, 60000);
 	int64_t dt = now_ns() - t0;
 	natsConnection_Destroy(nc);
-	return st == NATS_OK ? (double)dt : -1;
+	return st == NATS_OK ? (PubRound){ (double)dt, (double)cpu } : (PubRound){ -1, -1 };
 }
 
 static bool
@@ -161,6 +185,20 @@ cmp_i64(gconstpointer a, gconstpointer b)
 {
 	int64_t x = *(const int64_t *)a, y = *(const int64_t *)b;
 	return x < y ? -1 : x > y;
+}
+
+static gint
+cmp_double(gconstpointer a, gconstpointer b)
+{
+	double x = *(const double *)a, y = *(const double *)b;
+	return x < y ? -1 : x > y;
+}
+
+static double
+median(GArray *values)
+{
+	g_array_sort(values, cmp_double);
+	return g_array_index(values, double, values->len / 2);
 }
 
 static double
@@ -228,18 +266,31 @@ main(int argc, char **argv)
 	nats_Open(-1);
 
 	double best_natsim = 0, best_nats = 0;
+	GArray *rate_natsim = g_array_new(FALSE, FALSE, sizeof(double));
+	GArray *rate_nats = g_array_new(FALSE, FALSE, sizeof(double));
+	GArray *cpu_natsim = g_array_new(FALSE, FALSE, sizeof(double));
+	GArray *cpu_nats = g_array_new(FALSE, FALSE, sizeof(double));
+	GArray *round_ratio = g_array_new(FALSE, FALSE, sizeof(double)); /* natsim/nats, round by round */
 	GArray *lat_natsim = g_array_new(FALSE, FALSE, sizeof(int64_t));
 	GArray *lat_nats = g_array_new(FALSE, FALSE, sizeof(int64_t));
 	bool ok = true;
 	for (int r = 0; r < rounds && ok; r++) {
-		double a = natsim_publish(url, msgs, payload, size);
-		double b = nats_publish(url, msgs, payload, size);
-		ok = a > 0 && b > 0;
+		PubRound a = natsim_publish(url, msgs, payload, size);
+		PubRound b = nats_publish(url, msgs, payload, size);
+		ok = a.wall_ns > 0 && b.wall_ns > 0;
 		if (ok) {
-			double ra = msgs / (a / 1e9), rb = msgs / (b / 1e9);
+			double ra = msgs / (a.wall_ns / 1e9), rb = msgs / (b.wall_ns / 1e9);
+			double ca = a.cpu_ns / msgs, cb = b.cpu_ns / msgs;
 			best_natsim = ra > best_natsim ? ra : best_natsim;
 			best_nats = rb > best_nats ? rb : best_nats;
-			printf("round %d publish: libnatsim %.0f msgs/s, libnats %.0f msgs/s\n", r + 1, ra, rb);
+			g_array_append_val(rate_natsim, ra);
+			g_array_append_val(rate_nats, rb);
+			g_array_append_val(cpu_natsim, ca);
+			g_array_append_val(cpu_nats, cb);
+			double ratio = ra / rb;
+			g_array_append_val(round_ratio, ratio);
+			printf("round %d publish: libnatsim %.0f msgs/s (%.1f ns CPU/msg), libnats %.0f msgs/s (%.1f ns CPU/msg)\n",
+			    r + 1, ra, ca, rb, cb);
 		}
 		ok = ok && natsim_requests(url, requests, payload, size, lat_natsim) &&
 		    nats_requests(url, requests, payload, size, lat_nats);
@@ -252,6 +303,13 @@ main(int argc, char **argv)
 		printf("| case | libnatsim | libnats | ratio (natsim/nats) |\n|---|---|---|---|\n");
 		printf("| publish, msgs/s (best round) | %.0f | %.0f | %.2fx |\n", best_natsim, best_nats,
 		    best_natsim / best_nats);
+		double ma = median(rate_natsim), mb = median(rate_nats);
+		printf("| publish, msgs/s (median round) | %.0f | %.0f | %.2fx |\n", ma, mb, ma / mb);
+		printf("| publish, median of the rounds' ratios (each round runs both back to back) | | | %.2fx |\n",
+		    median(round_ratio));
+		double pa = median(cpu_natsim), pb = median(cpu_nats);
+		printf("| publish, publisher CPU ns/msg (median; lower is better) | %.1f | %.1f | %.2fx |\n", pa, pb,
+		    pa / pb);
 		printf("| publish, MB/s | %.1f | %.1f | |\n", best_natsim * size / 1e6, best_nats * size / 1e6);
 		double a50 = pct_us(lat_natsim, 0.5), b50 = pct_us(lat_nats, 0.5);
 		printf("| request p50, us | %.1f | %.1f | %.2fx |\n", a50, b50, a50 / b50);
@@ -261,6 +319,11 @@ main(int argc, char **argv)
 		    pct_us(lat_natsim, 0.99) / pct_us(lat_nats, 0.99));
 	}
 	nats_Close();
+	g_array_free(rate_natsim, TRUE);
+	g_array_free(rate_nats, TRUE);
+	g_array_free(cpu_natsim, TRUE);
+	g_array_free(cpu_nats, TRUE);
+	g_array_free(round_ratio, TRUE);
 	g_array_free(lat_natsim, TRUE);
 	g_array_free(lat_nats, TRUE);
 	g_free(payload);

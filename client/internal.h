@@ -24,6 +24,9 @@
 #include "proto/parser.h"
 #include "proto/prng.h"
 
+/* The longest subject the publish path remembers as valid (conn.c). */
+#define CLIENT_PUB_SUBJECT_CACHE_BYTES 64
+
 typedef struct ClientTimer ClientTimer;
 typedef void (*ClientTimerFn)(ClientConn *conn, ClientTimer *timer, int64_t now_ns);
 
@@ -143,6 +146,7 @@ struct ClientConn {
 
 	uint64_t next_sid;
 	GHashTable *subs; /* sid -> ClientSub* (owned) */
+	ClientSub *last_delivered_sub; /* the sub of the last message (cleared when it is removed), or NULL */
 	uint32_t user_subs;
 
 	char *inbox_base;  /* "<prefix>.<22 chars>" for the request mux */
@@ -160,6 +164,11 @@ struct ClientConn {
 	bool in_drain;
 	ClientStats stats;
 	bool destroying;
+
+	/* The last subject a publish found valid: drivers publish to a few
+	 * subjects over and over, and validating walks every byte. */
+	char pub_subject[CLIENT_PUB_SUBJECT_CACHE_BYTES];
+	size_t pub_subject_len; /* 0: none */
 };
 
 /* conn.c */
@@ -194,6 +203,14 @@ void client_js_push_on_msg(ClientConn *conn, ClientSub *sub, const ClientMsg *ms
 void client_fetch_on_msg(ClientConn *conn, ClientSub *sub, const ClientMsg *msg, int64_t now_ns);
 void client_fetches_fail_all(ClientConn *conn, ClientStatus status);
 void client_sub_hb_arm(ClientConn *conn, ClientSub *sub, int64_t now_ns);
+
+/* tcp.c: takes every byte queued for the transport by swapping the output
+ * buffer with *into (which must hold nothing): O(1) under the driver's
+ * lock, however much is queued. Returns the bytes taken (0 when there is
+ * no transport). Same effect as send_peek + copy + send_consume, except
+ * that the buffer handed back is not shrunk: the caller shrinks *into
+ * when it is idle (proto_buf_shrink). */
+size_t client_conn_send_take(ClientConn *conn, ProtoBuf *into, int64_t now_ns);
 
 /* publish without the max_payload and state checks: internal replies */
 ClientStatus client_publish_raw(ClientConn *conn, const char *subject, const char *reply, const void *headers,

@@ -113,6 +113,8 @@ client_sub_remove(ClientConn *conn, ClientSub *s)
 {
 	bool removed = g_hash_table_remove(conn->subs, &s->sid);
 	ASSERT(removed);
+	if (conn->last_delivered_sub == s)
+		conn->last_delivered_sub = NULL;
 	if (!s->internal)
 		conn->user_subs--;
 	client_timer_cancel(conn, &s->hb_timer);
@@ -315,7 +317,10 @@ client_deliver(ClientConn *conn, const ProtoOp *op, int64_t now_ns)
 	uint64_t sid;
 	if (!parse_sid(op->sid, &sid))
 		return; /* not one of ours: ignored, as nats.c does */
-	ClientSub *s = client_sub_lookup(conn, sid);
+	/* Messages come in runs for one sub: the last one is checked first. */
+	ClientSub *s = conn->last_delivered_sub;
+	if (s == NULL || s->sid != sid)
+		s = conn->last_delivered_sub = client_sub_lookup(conn, sid);
 	if (s == NULL)
 		return; /* unsubscribed meanwhile */
 	if (s->max_msgs > 0 && s->delivered >= s->max_msgs)

@@ -21,7 +21,7 @@ proto_buf_deinit(ProtoBuf *buf)
 }
 
 uint8_t *
-proto_buf_reserve(ProtoBuf *buf, size_t extra)
+proto_buf_reserve_slow(ProtoBuf *buf, size_t extra)
 {
 	if (buf->cap - buf->len >= extra)
 		return buf->data + buf->len;
@@ -72,19 +72,4 @@ proto_buf_shrink(ProtoBuf *buf, size_t keep_bytes)
 		g_free(buf->data);
 		*buf = (ProtoBuf){ 0 };
 	}
-}
-
-void
-proto_buf_append_u64(ProtoBuf *buf, uint64_t value)
-{
-	char digits[20];
-	int n = 0;
-	do {
-		digits[n++] = (char)('0' + value % 10);
-		value /= 10;
-	} while (value > 0);
-	uint8_t *out = proto_buf_reserve(buf, (size_t)n);
-	for (int k = 0; k < n; k++)
-		out[k] = (uint8_t)digits[n - 1 - k];
-	buf->len += (size_t)n;
 }

@@ -24,8 +24,17 @@ typedef struct ProtoBuf {
 void proto_buf_init(ProtoBuf *buf);
 void proto_buf_deinit(ProtoBuf *buf);
 
+/* The slow half of proto_buf_reserve: reclaims the consumed head or grows. */
+uint8_t *proto_buf_reserve_slow(ProtoBuf *buf, size_t extra);
+
 /* Makes room for extra more bytes at the tail; returns where they go. */
-uint8_t *proto_buf_reserve(ProtoBuf *buf, size_t extra);
+static inline uint8_t *
+proto_buf_reserve(ProtoBuf *buf, size_t extra)
+{
+	if (buf->cap - buf->len >= extra)
+		return buf->data + buf->len;
+	return proto_buf_reserve_slow(buf, extra);
+}
 
 /* Drops len bytes from the head. */
 void proto_buf_consume(ProtoBuf *buf, size_t len);
@@ -70,7 +79,40 @@ proto_buf_append_str(ProtoBuf *buf, const char *s)
 	proto_buf_append(buf, s, strlen(s));
 }
 
+/* Writes the decimal form of value at out (room for 20 bytes); returns
+ * the end. */
+static inline uint8_t *
+proto_put_u64(uint8_t *out, uint64_t value)
+{
+	/* Count first, then write in place from the end: no scratch copy
+	 * (whose byte stores read back as one word stall the CPU). Sizes of
+	 * small messages take the short way. */
+	if (value < 10) {
+		out[0] = (uint8_t)('0' + value);
+		return out + 1;
+	}
+	if (value < 100) {
+		out[0] = (uint8_t)('0' + value / 10);
+		out[1] = (uint8_t)('0' + value % 10);
+		return out + 2;
+	}
+	size_t n = 1;
+	for (uint64_t rest = value; rest >= 10; rest /= 10)
+		n++;
+	uint8_t *end = out + n;
+	do {
+		*--end = (uint8_t)('0' + value % 10);
+		value /= 10;
+	} while (value > 0);
+	return out + n;
+}
+
 /* Appends the decimal form of value. */
-void proto_buf_append_u64(ProtoBuf *buf, uint64_t value);
+static inline void
+proto_buf_append_u64(ProtoBuf *buf, uint64_t value)
+{
+	uint8_t *out = proto_buf_reserve(buf, 20);
+	buf->len += (size_t)(proto_put_u64(out, value) - out);
+}
 
 #endif

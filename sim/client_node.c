@@ -36,6 +36,7 @@ struct SimClientNode {
 	bool open;  /* the core was told transport_open on end */
 	uint32_t attempts;
 	bool service_scheduled;
+	bool in_call; /* inside a call that services the node before returning */
 	SimEventId deadline_event;
 	int64_t deadline_at_ns; /* INT64_MAX: none scheduled */
 	uint64_t next_id;
@@ -112,6 +113,9 @@ static void
 core_wake(void *ctx, ClientConn *conn)
 {
 	(void)conn;
+	SimClientNode *n = ctx;
+	if (n->in_call)
+		return; /* the call services the node before it returns */
 	schedule_service(ctx);
 }
 
@@ -490,7 +494,9 @@ sim_client_node_publish(SimClientNode *n, const char *subject, const char *reply
     size_t headers_len, const void *data, size_t data_len)
 {
 	NEED_CONN(n);
+	n->in_call = true;
 	ClientStatus st = client_publish(n->conn, subject, reply, headers, headers_len, data, data_len, now(n));
+	n->in_call = false;
 	if (st == CLIENT_OK) {
 		sim_node_trace(n->node, "client.pub", TRACE_STR("subject", subject), TRACE_STR("reply", reply ? reply : ""),
 		    TRACE_BYTES("payload", data, data_len));

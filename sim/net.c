@@ -67,6 +67,7 @@ struct SimConn {
 	uint32_t id;
 	uint16_t port;
 	SimNode *node[2];
+	SimLinkState *link[2]; /* link[d]: node[d] -> node[1-d]; link states live as long as the world */
 	SimEnd end[2];
 	SimDir dir[2]; /* dir[d]: bytes written at end[d] */
 	uint32_t window_bytes;
@@ -323,7 +324,7 @@ dir_add_segment(SimConn *conn, int d, uint64_t len, uint8_t kind)
 {
 	SimWorld *world = conn->world;
 	SimDir *dir = &conn->dir[d];
-	SimLinkState *link = link_state(world, conn->node[d], conn->node[1 - d]);
+	SimLinkState *link = conn->link[d];
 	int64_t depart = world->now_ns;
 	if (link->config.bandwidth_bytes_per_s != 0 && len > 0) {
 		int64_t start = MAX(depart, link->busy_until_ns);
@@ -355,7 +356,7 @@ send_rst(SimConn *conn, int from_side)
 	SimEnd *peer = &conn->end[to];
 	if (peer->released || peer->dead || peer->rst_event != 0)
 		return;
-	SimLinkState *link = link_state(conn->world, conn->node[from_side], conn->node[to]);
+	SimLinkState *link = conn->link[from_side];
 	if (link->blocked)
 		return;
 	int64_t at = conn->world->now_ns + link->config.latency_ns + jitter_draw(conn->world, &link->config);
@@ -460,7 +461,7 @@ dir_deliver_event(void *ctx, uint64_t arg)
 	int d = (int)(arg & 1), r = 1 - d;
 	SimDir *dir = &conn->dir[d];
 	dir->event = 0;
-	SimLinkState *link = link_state(world, conn->node[d], conn->node[r]);
+	SimLinkState *link = conn->link[d];
 	if (link->blocked) {
 		if (!dir->held)
 			sim_trace(&world->trace, world->now_ns, node_name(conn, d), "net.hold",
@@ -574,7 +575,9 @@ sim_net_connect(SimNode *from, SimNode *to, uint16_t port, SimConnFn fn, void *c
 	conn->port = port;
 	conn->node[0] = from;
 	conn->node[1] = to;
-	SimLinkState *link = link_state(world, from, to);
+	conn->link[0] = link_state(world, from, to);
+	conn->link[1] = link_state(world, to, from);
+	SimLinkState *link = conn->link[0];
 	conn->window_bytes = link->config.window_bytes;
 	for (int k = 0; k < 2; k++) {
 		conn->end[k].conn = conn;
@@ -647,12 +650,14 @@ sim_end_write(SimEnd *end, const void *buf, size_t len)
 		return 0;
 	dir_reserve(dir, n);
 	memcpy(dir->buf + (dir->written_off - dir->base_off), buf, n);
-	SimLinkState *link = link_state(conn->world, conn->node[d], conn->node[1 - d]);
+	SimLinkState *link = conn->link[d];
 	uint32_t max = link->config.segment_bytes_max;
 	size_t left = n;
 	while (left > 0) {
 		uint64_t piece = max != 0 ? MIN(left, max) : left;
-		if (piece > 1 && prng_chance(&conn->world->net.prng, link->config.segment_split_chance))
+		/* (a chance of 0 draws nothing: skipping the call changes no stream) */
+		if (piece > 1 && link->config.segment_split_chance > 0.0 &&
+		    prng_chance(&conn->world->net.prng, link->config.segment_split_chance))
 			piece = (uint64_t)prng_range(&conn->world->net.prng, 1, (int64_t)piece);
 		dir->written_off += piece;
 		dir_add_segment(conn, d, piece, SEG_DATA);

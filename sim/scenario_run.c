@@ -13,6 +13,9 @@
 
 #include <jansson.h>
 #include <string.h>
+
+/* XXH3 compiled in: the checks hash short keys by the hundred thousand. */
+#define XXH_INLINE_ALL
 #include <xxhash.h>
 
 #include "broker/broker.h"
@@ -35,6 +38,8 @@ typedef struct RunSub {
 	bool active;
 	bool replies;        /* a `reply` behaviour */
 	const ScnAction *reply_action;
+	const char *checked_subject; /* check_invariants: the last delivery subject matched (interned) */
+	bool checked_ok;             /* ... and the answer */
 } RunSub;
 
 typedef struct RunClient {
@@ -43,6 +48,7 @@ typedef struct RunClient {
 	uint32_t index;
 	GPtrArray *subs;     /* RunSub* */
 	uint64_t disconnects, reconnects;
+	uint64_t pubs_made;  /* the seq of its last publish */
 } RunClient;
 
 typedef struct Pub {
@@ -93,9 +99,16 @@ typedef struct Run {
 	GArray *dlvs;          /* Dlv */
 	GPtrArray *requests;   /* RequestRec* */
 	GArray *errors;        /* ErrorRec */
-	GHashTable *pub_seq;   /* client index -> next seq (guint64*), looked up only */
 	GHashTable *monitor_results; /* expect index -> char* failure (or "" when ok) */
 	GHashTable *interned;  /* subject strings, owned */
+	const char *last_interned; /* the latest intern() answer: subjects come in runs */
+	GString *payload;      /* publish_one's scratch */
+	/* In front of client_by_node_name: a direct-mapped cache by the same
+	 * pointer (the answer is the table's; the slot only decides speed). */
+	struct {
+		const char *node;
+		RunClient *rc;
+	} node_cache[16];
 	GHashTable *client_by_node_name; /* the SimNode's name pointer -> RunClient*, looked up only */
 	ScnResult *result;
 	ScnJs *js;             /* JetStream actions, expectations and checks */
@@ -147,12 +160,16 @@ record(Run *run, int64_t at_ns, ScnRecordKind kind, const char *node, const char
 static const char *
 intern(Run *run, const char *s)
 {
+	if (run->last_interned != NULL && strcmp(run->last_interned, s) == 0)
+		return run->last_interned;
 	const char *found = g_hash_table_lookup(run->interned, s);
-	if (found != NULL)
-		return found;
-	char *copy = g_strdup(s);
-	g_hash_table_add(run->interned, copy);
-	return copy;
+	if (found == NULL) {
+		char *copy = g_strdup(s);
+		g_hash_table_add(run->interned, copy);
+		found = copy;
+	}
+	run->last_interned = found;
+	return found;
 }
 
 static const SimTraceField *
@@ -192,23 +209,75 @@ fmt_time(int64_t ns)
 
 /* ---- the trace listener: what happened ---- */
 
+/* The fields of a client.msg or client.pub event (client_node.h), read in
+ * one pass: these two events are most of a run's trace. Absent fields
+ * read as field() would give them: NULL, 0 or "". */
+typedef struct MsgFields {
+	const SimTraceField *payload;
+	const char *subject;
+	const char *reply;
+	int64_t sid;
+	int64_t status;
+	int64_t delivered;
+	bool js; /* a "stream" field: a JetStream delivery */
+} MsgFields;
+
+/* One string comparison per field: the first letters pick the only key
+ * it can be. */
 static void
-on_msg(Run *run, RunClient *rc, const SimTraceEvent *ev)
+msg_fields(const SimTraceEvent *ev, MsgFields *m)
 {
-	const SimTraceField *payload = field(ev, "payload");
+	*m = (MsgFields){ .subject = "", .reply = "" };
+	for (size_t k = ev->field_count; k-- > 0;) { /* backwards: the first of equal keys wins, as in field() */
+		const SimTraceField *f = &ev->fields[k];
+		const char *key = f->key;
+		bool is_int = f->type == SIM_TRACE_INT, is_str = f->type == SIM_TRACE_STR;
+		switch (key[0]) {
+		case 's':
+			if (key[1] == 'i' && strcmp(key, "sid") == 0)
+				m->sid = is_int ? f->i : 0;
+			else if (key[1] == 'u' && strcmp(key, "subject") == 0)
+				m->subject = is_str ? f->s : "";
+			else if (key[1] == 't' && strcmp(key, "status") == 0)
+				m->status = is_int ? f->i : 0;
+			else if (key[1] == 't' && strcmp(key, "stream") == 0)
+				m->js = true;
+			break;
+		case 'r':
+			if (strcmp(key, "reply") == 0)
+				m->reply = is_str ? f->s : "";
+			break;
+		case 'p':
+			if (strcmp(key, "payload") == 0)
+				m->payload = f;
+			break;
+		case 'd':
+			if (strcmp(key, "delivered") == 0)
+				m->delivered = is_int ? f->i : 0;
+			break;
+		default:
+			break;
+		}
+	}
+}
+
+static void
+on_msg(Run *run, RunClient *rc, const SimTraceEvent *ev, const MsgFields *m)
+{
+	const SimTraceField *payload = m->payload;
 	Dlv d = {
 		.at_ns = ev->t_ns,
 		.client = rc->index,
-		.sid = (uint64_t)field_int(ev, "sid"),
-		.subject = intern(run, field_str(ev, "subject")),
+		.sid = (uint64_t)m->sid,
+		.subject = intern(run, m->subject),
 		.hash = payload ? payload_hash(payload->s, payload->len) : 0,
 		.len = payload ? (uint32_t)payload->len : 0,
-		.status = (int)field_int(ev, "status"),
-		.js = field(ev, "stream") != NULL,
+		.status = (int)m->status,
+		.js = m->js,
 	};
 	g_array_append_val(run->dlvs, d);
 	run->result->deliveries++;
-	ScnRecordKind kind = d.js && field_int(ev, "delivered") > 1 ? SCN_REC_REDELIVER : SCN_REC_DELIVER;
+	ScnRecordKind kind = d.js && m->delivered > 1 ? SCN_REC_REDELIVER : SCN_REC_DELIVER;
 	record(run, ev->t_ns, kind, ev->node, "%s %.*s", d.subject, payload ? (int)MIN(payload->len, 40) : 0,
 	    payload ? payload->s : "");
 }
@@ -234,10 +303,10 @@ reply_event(void *ctx, uint64_t arg)
 
 /* A `reply` behaviour answers every request that reaches its sub. */
 static void
-maybe_reply(Run *run, RunClient *rc, const SimTraceEvent *ev)
+maybe_reply(Run *run, RunClient *rc, const SimTraceEvent *ev, const MsgFields *m)
 {
-	uint64_t sid = (uint64_t)field_int(ev, "sid");
-	const char *reply = field_str(ev, "reply");
+	uint64_t sid = (uint64_t)m->sid;
+	const char *reply = m->reply;
 	if (reply[0] == '\0')
 		return;
 	for (guint k = 0; k < rc->subs->len; k++) {
@@ -261,9 +330,16 @@ listener(void *ctx, const SimTraceEvent *ev)
 	if (run->options->listener != NULL)
 		run->options->listener(run->options->listener_ctx, ev);
 	const char *kind = ev->kind;
-	if (g_str_has_prefix(kind, "client.")) {
+	/* Bytes arriving are most of what is not a client event, and nothing
+	 * here records them. */
+	if (kind[0] == 'n' && strcmp(kind, "net.recv") == 0)
+		return;
+	if (strncmp(kind, "client.", 7) == 0) {
 		/* by the node's name pointer first (looked up, never walked) */
-		RunClient *rc = g_hash_table_lookup(run->client_by_node_name, ev->node);
+		size_t slot = ((uintptr_t)ev->node >> 4) % G_N_ELEMENTS(run->node_cache);
+		RunClient *rc = run->node_cache[slot].node == ev->node ? run->node_cache[slot].rc : NULL;
+		if (rc == NULL)
+			rc = g_hash_table_lookup(run->client_by_node_name, ev->node);
 		if (rc == NULL) {
 			rc = client_named(run, ev->node);
 			if (rc != NULL)
@@ -271,27 +347,27 @@ listener(void *ctx, const SimTraceEvent *ev)
 		}
 		if (rc == NULL)
 			return;
-		if (strcmp(kind, "client.puback") == 0 || strcmp(kind, "client.js") == 0 ||
-		    strcmp(kind, "client.fetch.done") == 0) {
-			scn_js_on_trace(run->js, rc->index, ev);
-			return;
-		}
+		run->node_cache[slot].node = ev->node;
+		run->node_cache[slot].rc = rc;
+		/* msg and pub first: they are most of a trace */
 		if (strcmp(kind, "client.msg") == 0) {
-			on_msg(run, rc, ev);
-			maybe_reply(run, rc, ev);
+			MsgFields m;
+			msg_fields(ev, &m);
+			on_msg(run, rc, ev, &m);
+			maybe_reply(run, rc, ev, &m);
 		} else if (strcmp(kind, "client.pub") == 0) {
-			const SimTraceField *payload = field(ev, "payload");
-			guint64 *seq = g_hash_table_lookup(run->pub_seq, GUINT_TO_POINTER(rc->index + 1));
-			if (seq == NULL) {
-				seq = g_new0(guint64, 1);
-				g_hash_table_insert(run->pub_seq, GUINT_TO_POINTER(rc->index + 1), seq);
-			}
-			Pub p = { ev->t_ns, rc->index, intern(run, field_str(ev, "subject")),
+			MsgFields m;
+			msg_fields(ev, &m);
+			const SimTraceField *payload = m.payload;
+			Pub p = { ev->t_ns, rc->index, intern(run, m.subject),
 				payload ? payload_hash(payload->s, payload->len) : 0, payload ? (uint32_t)payload->len : 0,
-				++*seq };
+				++rc->pubs_made };
 			g_array_append_val(run->pubs, p);
 			run->result->publishes++;
 			record(run, ev->t_ns, SCN_REC_PUBLISH, ev->node, "%s", p.subject);
+		} else if (strcmp(kind, "client.puback") == 0 || strcmp(kind, "client.js") == 0 ||
+		    strcmp(kind, "client.fetch.done") == 0) {
+			scn_js_on_trace(run->js, rc->index, ev);
 		} else if (strcmp(kind, "client.reply") == 0) {
 			uint64_t id = (uint64_t)field_int(ev, "id");
 			const SimTraceField *payload = field(ev, "payload");
@@ -322,12 +398,16 @@ listener(void *ctx, const SimTraceEvent *ev)
 		return;
 	}
 	if (strcmp(kind, "broker.probe") == 0) {
-		char *key = g_strdup_printf("%s/%s", ev->node, field_str(ev, "probe"));
+		/* the key is built on the stack, and copied only the first time */
+		char stack_key[128];
+		const char *probe = field_str(ev, "probe");
+		int key_len = g_snprintf(stack_key, sizeof(stack_key), "%s/%s", ev->node, probe);
+		char *key = key_len < (int)sizeof(stack_key) ? stack_key : g_strdup_printf("%s/%s", ev->node, probe);
 		guint64 *n = g_hash_table_lookup(run->result->probes, key);
 		if (n == NULL) {
 			n = g_new0(guint64, 1);
-			g_hash_table_insert(run->result->probes, key, n);
-		} else {
+			g_hash_table_insert(run->result->probes, key == stack_key ? g_strdup(key) : key, n);
+		} else if (key != stack_key) {
 			g_free(key);
 		}
 		(*n)++;
@@ -371,41 +451,48 @@ build_headers(const ScnAction *a)
 	return out;
 }
 
+/* "PREFIX-I" into out (the same bytes as "%s-%" G_GUINT64_FORMAT). */
+static void
+append_numbered(GString *out, const char *prefix, size_t prefix_len, uint64_t i)
+{
+	char digits[20];
+	size_t n = 0;
+	do {
+		digits[sizeof(digits) - 1 - n++] = (char)('0' + i % 10);
+		i /= 10;
+	} while (i > 0);
+	g_string_append_len(out, prefix, (gssize)prefix_len);
+	g_string_append_c(out, '-');
+	g_string_append_len(out, digits + sizeof(digits) - n, (gssize)n);
+}
+
 static void
 publish_one(Run *run, const ScnAction *a, uint64_t i)
 {
 	GByteArray *hdrs = build_headers(a);
+	GString *payload = run->payload;
 	for (guint k = 0; k < a->actors->len; k++) {
 		const char *name = a->actors->pdata[k];
 		RunClient *rc = client_named(run, name);
 		if (!sim_node_up(sim_client_node_sim(rc->node)))
 			continue;
-		char *payload;
-		size_t len;
-		if (a->payload == NULL) {
-			payload = g_strdup_printf("%s-%" G_GUINT64_FORMAT, name, i);
-			len = strlen(payload);
-		} else if (a->count > 1) {
-			GString *s = g_string_new_len(a->payload, (gssize)a->payload_len);
-			g_string_append_printf(s, "-%" G_GUINT64_FORMAT, i);
-			len = s->len;
-			payload = g_string_free(s, FALSE);
-		} else {
-			payload = g_memdup2(a->payload, a->payload_len + 1);
-			len = a->payload_len;
-		}
-		if (a->size > len) {
+		g_string_truncate(payload, 0);
+		if (a->payload == NULL)
+			append_numbered(payload, name, strlen(name), i);
+		else if (a->count > 1)
+			append_numbered(payload, a->payload, a->payload_len, i);
+		else
+			g_string_append_len(payload, a->payload, (gssize)a->payload_len);
+		if (a->size > payload->len) {
 			/* pad with dots to the requested size */
-			payload = g_realloc(payload, a->size + 1);
-			memset(payload + len, '.', a->size - len);
-			payload[a->size] = '\0';
-			len = a->size;
+			size_t len = payload->len;
+			g_string_set_size(payload, a->size);
+			memset(payload->str + len, '.', a->size - len);
 		}
 		ClientStatus st = sim_client_node_publish(rc->node, a->subject, a->reply, hdrs ? hdrs->data : NULL,
-		    hdrs ? hdrs->len : 0, payload, len);
+		    hdrs ? hdrs->len : 0, payload->str, payload->len);
 		if (st != CLIENT_OK)
 			action_fail(run, a, name, st);
-		g_free(payload);
 	}
 	if (hdrs != NULL)
 		g_byte_array_free(hdrs, TRUE);
@@ -704,16 +791,6 @@ monitor_event(void *ctx, uint64_t arg)
 
 /* ---- checking ---- */
 
-/* A message's identity for the checks: subject and payload (hash and
- * length) folded into 64 bits; then combined with what it is counted
- * per (a subscription, a queue group, a publisher). */
-static uint64_t
-msg_id(const char *subject, uint64_t hash, uint32_t len)
-{
-	uint64_t parts[2] = { hash, len };
-	return XXH3_64bits_withSeed(parts, sizeof(parts), XXH3_64bits(subject, strlen(subject)));
-}
-
 static uint64_t
 id_with(uint64_t id, uint64_t a, uint64_t b)
 {
@@ -721,28 +798,138 @@ id_with(uint64_t id, uint64_t a, uint64_t b)
 	return XXH3_64bits(parts, sizeof(parts));
 }
 
-/* Counts per 64-bit key; returns the count after adding one. */
-static uint64_t
-bump(GHashTable *table, uint64_t key)
+/* The always-on checks count per 64-bit key, over every publish and every
+ * delivery of a run: an open-addressing table (linear probing, power-of-two
+ * capacity, at most half full) of keys - already hashes - to 64-bit values,
+ * with no allocation per key. Keys are never 0 (COUNTS_KEY_ZERO stands in
+ * for it: a collision as likely as any other of 64-bit hashes). The table
+ * is looked up and updated, never walked: where a key lands cannot show. */
+typedef struct Counts {
+	uint64_t *keys;
+	uint64_t *values;
+	size_t mask;
+	size_t count;
+} Counts;
+
+#define COUNTS_KEY_ZERO UINT64_C(0x9e3779b97f4a7c15)
+
+static void
+counts_init(Counts *c, size_t expected)
 {
-	gpointer value;
-	uint64_t n = g_hash_table_lookup_extended(table, &key, NULL, &value) ? GPOINTER_TO_SIZE(value) + 1 : 1;
-	uint64_t *k = g_new(uint64_t, 1);
-	*k = key;
-	g_hash_table_replace(table, k, GSIZE_TO_POINTER((gsize)n));
-	return n;
+	size_t cap = 16;
+	while (cap < expected * 2)
+		cap <<= 1;
+	c->keys = g_new0(uint64_t, cap);
+	c->values = g_new(uint64_t, cap);
+	c->mask = cap - 1;
+	c->count = 0;
 }
 
-static GHashTable *
-counter_table(void)
+static void
+counts_deinit(Counts *c)
 {
-	return g_hash_table_new_full(g_int64_hash, g_int64_equal, g_free, NULL);
+	g_free(c->keys);
+	g_free(c->values);
+	*c = (Counts){ 0 };
+}
+
+static size_t
+counts_find(const Counts *c, uint64_t key)
+{
+	size_t i = (size_t)(key ^ (key >> 29)) & c->mask;
+	while (c->keys[i] != 0 && c->keys[i] != key)
+		i = (i + 1) & c->mask;
+	return i;
+}
+
+/* The value of key, 0 when absent. */
+static uint64_t
+counts_get(const Counts *c, uint64_t key)
+{
+	key = key ? key : COUNTS_KEY_ZERO;
+	size_t i = counts_find(c, key);
+	return c->keys[i] == key ? c->values[i] : 0;
+}
+
+/* Where key's value lives (0 when it was absent). The pointer is good
+ * until the next counts_slot. */
+static uint64_t *
+counts_slot(Counts *c, uint64_t key)
+{
+	key = key ? key : COUNTS_KEY_ZERO;
+	size_t i = counts_find(c, key);
+	if (c->keys[i] == key)
+		return &c->values[i];
+	if ((c->count + 1) * 2 > c->mask + 1) {
+		Counts bigger;
+		counts_init(&bigger, c->mask + 1);
+		for (size_t k = 0; k <= c->mask; k++)
+			if (c->keys[k] != 0) {
+				size_t j = counts_find(&bigger, c->keys[k]);
+				bigger.keys[j] = c->keys[k];
+				bigger.values[j] = c->values[k];
+			}
+		bigger.count = c->count;
+		counts_deinit(c);
+		*c = bigger;
+		i = counts_find(c, key);
+	}
+	c->keys[i] = key;
+	c->values[i] = 0;
+	c->count++;
+	return &c->values[i];
+}
+
+/* What proto_subject_matches(s, s) answers, without the two-sided walk:
+ * a string matches itself (a wildcard matches any token, itself too)
+ * unless a token before the first '>' is empty. */
+static bool
+matches_itself(const char *s)
+{
+	const char *token = s;
+	for (const char *p = s;; p++) {
+		if (*p != '.' && *p != '\0')
+			continue;
+		if (p == token)
+			return false;
+		if (p - token == 1 && token[0] == '>')
+			return true;
+		if (*p == '\0')
+			return true;
+		token = p + 1;
+	}
+}
+
+/* A message's identity for the checks: subject and payload (hash and
+ * length) folded into 64 bits; then combined with what it is counted per
+ * (a subscription, a queue group, a publisher). The subject's hash is
+ * remembered: subjects are interned, and come in runs. */
+typedef struct SubjectHash {
+	const char *subject;
+	uint64_t hash;
+} SubjectHash;
+
+static uint64_t
+msg_id_cached(SubjectHash *cache, const char *subject, uint64_t hash, uint32_t len)
+{
+	if (cache->subject != subject) {
+		cache->subject = subject;
+		cache->hash = XXH3_64bits(subject, strlen(subject));
+	}
+	uint64_t parts[2] = { hash, len };
+	return XXH3_64bits_withSeed(parts, sizeof(parts), cache->hash);
 }
 
 static bool
 subject_ok(const char *pattern, const char *subject)
 {
-	return pattern == NULL || proto_subject_matches(pattern, strlen(pattern), subject, strlen(subject));
+	if (pattern == NULL)
+		return true;
+	/* Most checks compare a subject with itself (interned, or a literal
+	 * subscription): they end here. */
+	if (pattern == subject || strcmp(pattern, subject) == 0)
+		return matches_itself(subject);
+	return proto_subject_matches(pattern, strlen(pattern), subject, strlen(subject));
 }
 
 static bool
@@ -762,9 +949,17 @@ static uint64_t
 count_deliveries(Run *run, uint32_t client, const char *subject)
 {
 	uint64_t n = 0;
+	const char *matched = NULL; /* subjects are interned: match each once in a row */
+	bool matched_ok = false;
 	for (guint k = 0; k < run->dlvs->len; k++) {
 		Dlv *d = &g_array_index(run->dlvs, Dlv, k);
-		n += d->client == client && d->status == 0 && subject_ok(subject, d->subject);
+		if (d->client != client || d->status != 0)
+			continue;
+		if (d->subject != matched) {
+			matched = d->subject;
+			matched_ok = subject_ok(subject, d->subject);
+		}
+		n += matched_ok;
 	}
 	return n;
 }
@@ -836,19 +1031,30 @@ check_expectation(Run *run, guint index)
 		}
 		break;
 	case SCN_EXP_EXACTLY_ONCE: {
-		GHashTable *seen = counter_table();
+		bool *mine = g_new0(bool, run->clients->len);
+		for (guint c = 0; c < e->clients->len; c++)
+			mine[client_named(run, e->clients->pdata[c])->index] = true;
+		Counts seen;
+		counts_init(&seen, run->dlvs->len);
+		SubjectHash subject_hash = { 0 };
+		const char *matched = NULL; /* subjects are interned: match each once in a row */
+		bool matched_ok = false;
 		uint64_t total = 0, dups = 0;
 		for (guint k = 0; k < run->dlvs->len; k++) {
 			Dlv *d = &g_array_index(run->dlvs, Dlv, k);
-			bool mine = false;
-			for (guint c = 0; c < e->clients->len && !mine; c++)
-				mine = client_named(run, e->clients->pdata[c])->index == d->client;
-			if (!mine || d->status != 0 || !subject_ok(e->subject, d->subject))
+			if (!mine[d->client] || d->status != 0)
+				continue;
+			if (d->subject != matched) {
+				matched = d->subject;
+				matched_ok = subject_ok(e->subject, d->subject);
+			}
+			if (!matched_ok)
 				continue;
 			total++;
-			if (bump(seen, msg_id(d->subject, d->hash, d->len)) > 1)
+			if (++*counts_slot(&seen, msg_id_cached(&subject_hash, d->subject, d->hash, d->len)) > 1)
 				dups++;
 		}
+		g_free(mine);
 		uint64_t want = e->lo;
 		if (e->all) {
 			/* every publish on a matching subject, by anyone */
@@ -859,7 +1065,7 @@ check_expectation(Run *run, guint index)
 		if (total != want || dups > 0)
 			fail(run, e->pos, e->text, -1, "they received %" G_GUINT64_FORMAT " of %" G_GUINT64_FORMAT
 			    " messages, %" G_GUINT64_FORMAT " of them more than once", total, want, dups);
-		g_hash_table_destroy(seen);
+		counts_deinit(&seen);
 		break;
 	}
 	case SCN_EXP_REQUEST_GETS:
@@ -935,24 +1141,29 @@ static void
 check_invariants(Run *run)
 {
 	ScnPos none = { 0, 0 };
-	/* publishes per message identity; and the publish itself when unique */
-	GHashTable *pub_count = counter_table();
-	GHashTable *pub_unique = g_hash_table_new_full(g_int64_hash, g_int64_equal, g_free, NULL);
+	/* Per message identity: how often it was published (low 32 bits,
+	 * saturating) and which publish came first (index + 1, high 32 bits);
+	 * a message published once has a known origin. */
+	ASSERT(run->pubs->len < UINT32_MAX);
+	Counts pubs;
+	counts_init(&pubs, run->pubs->len);
+	SubjectHash subject_hash = { 0 };
 	for (guint k = 0; k < run->pubs->len; k++) {
 		Pub *p = &g_array_index(run->pubs, Pub, k);
-		uint64_t id = msg_id(p->subject, p->hash, p->len);
-		if (bump(pub_count, id) == 1) {
-			uint64_t *key = g_new(uint64_t, 1);
-			*key = id;
-			g_hash_table_insert(pub_unique, key, p);
-		} else {
-			g_hash_table_remove(pub_unique, &id);
-		}
+		uint64_t *v = counts_slot(&pubs, msg_id_cached(&subject_hash, p->subject, p->hash, p->len));
+		if (*v == 0)
+			*v = (uint64_t)(k + 1) << 32;
+		if ((*v & UINT32_MAX) != UINT32_MAX)
+			(*v)++;
 	}
-	GHashTable *per_sub = counter_table(), *per_group = counter_table();
-	GHashTable *last_seq = counter_table();
+	Counts per_sub, per_group, last_seq;
+	counts_init(&per_sub, run->dlvs->len);
+	counts_init(&per_group, 16);
+	counts_init(&last_seq, 16);
 	bool reported_unknown = false, reported_dup = false, reported_group = false, reported_order = false;
 	RunSub *cached_sub = NULL;
+	const RunSub *queue_sub = NULL;
+	uint64_t queue_hash = 0;
 	for (guint k = 0; k < run->dlvs->len; k++) {
 		Dlv *d = &g_array_index(run->dlvs, Dlv, k);
 		/* JetStream deliveries, advisories and API answers come from the
@@ -966,7 +1177,12 @@ check_invariants(Run *run)
 			if (((RunSub *)rc->subs->pdata[s])->sid == d->sid)
 				sub = rc->subs->pdata[s];
 		cached_sub = sub;
-		if (sub == NULL || !subject_ok(sub->subject, d->subject)) {
+		if (sub != NULL && sub->checked_subject != d->subject) {
+			/* subjects are interned: one match per sub and subject */
+			sub->checked_subject = d->subject;
+			sub->checked_ok = subject_ok(sub->subject, d->subject);
+		}
+		if (sub == NULL || !sub->checked_ok) {
 			if (!reported_unknown)
 				fail(run, none, "no delivery without a subscription", d->at_ns,
 				    "%s received %s on sid %" G_GUINT64_FORMAT ", which it never subscribed to that subject",
@@ -974,10 +1190,10 @@ check_invariants(Run *run)
 			reported_unknown = true;
 			continue;
 		}
-		uint64_t id = msg_id(d->subject, d->hash, d->len);
-		gpointer value;
-		uint64_t limit = g_hash_table_lookup_extended(pub_count, &id, NULL, &value) ? GPOINTER_TO_SIZE(value) : 0;
-		uint64_t got = bump(per_sub, id_with(id, d->client, d->sid));
+		uint64_t id = msg_id_cached(&subject_hash, d->subject, d->hash, d->len);
+		uint64_t pub = counts_get(&pubs, id);
+		uint64_t limit = pub & UINT32_MAX;
+		uint64_t got = ++*counts_slot(&per_sub, id_with(id, d->client, d->sid));
 		if (got > limit && !reported_dup) {
 			fail(run, none, "no phantom or duplicate core messages", d->at_ns,
 			    "%s received %s (%u bytes) %" G_GUINT64_FORMAT " time(s) on sid %" G_GUINT64_FORMAT
@@ -986,30 +1202,30 @@ check_invariants(Run *run)
 			reported_dup = true;
 		}
 		if (sub->queue != NULL) {
-			uint64_t g = bump(per_group, id_with(id, XXH3_64bits(sub->queue, strlen(sub->queue)), 0));
+			if (queue_sub != sub) {
+				queue_sub = sub;
+				queue_hash = XXH3_64bits(sub->queue, strlen(sub->queue));
+			}
+			uint64_t g = ++*counts_slot(&per_group, id_with(id, queue_hash, 0));
 			if (g > limit && !reported_group) {
 				fail(run, none, "a queue group gets each message at most once", d->at_ns,
 				    "queue group %s got %s (%u bytes) %" G_GUINT64_FORMAT " times", sub->queue, d->subject, d->len, g);
 				reported_group = true;
 			}
 		}
-		Pub *origin = g_hash_table_lookup(pub_unique, &id);
+		Pub *origin = limit == 1 ? &g_array_index(run->pubs, Pub, (pub >> 32) - 1) : NULL;
 		if (origin != NULL) {
 			uint64_t key = id_with(((uint64_t)d->client << 32) | origin->client, d->sid, 1);
-			gpointer last_value;
-			uint64_t last = g_hash_table_lookup_extended(last_seq, &key, NULL, &last_value) ? GPOINTER_TO_SIZE(last_value) : 0;
-			if (origin->seq < last && !reported_order) {
+			uint64_t *last = counts_slot(&last_seq, key);
+			if (origin->seq < *last && !reported_order) {
 				RunClient *pc = run->clients->pdata[origin->client];
 				fail(run, none, "each subscriber sees each publisher's messages in order", d->at_ns,
 				    "%s got %s's publish #%" G_GUINT64_FORMAT " after #%" G_GUINT64_FORMAT, rc->decl->name,
-				    pc->decl->name, origin->seq, last);
+				    pc->decl->name, origin->seq, *last);
 				reported_order = true;
 			}
-			if (origin->seq > last) {
-				uint64_t *k2 = g_new(uint64_t, 1);
-				*k2 = key;
-				g_hash_table_replace(last_seq, k2, GSIZE_TO_POINTER((gsize)origin->seq));
-			}
+			if (origin->seq > *last)
+				*last = origin->seq;
 		}
 	}
 	/* Protocol errors need an expectation naming them; staleness is a
@@ -1031,11 +1247,10 @@ check_invariants(Run *run)
 			break;
 		}
 	}
-	g_hash_table_destroy(pub_count);
-	g_hash_table_destroy(pub_unique);
-	g_hash_table_destroy(per_sub);
-	g_hash_table_destroy(per_group);
-	g_hash_table_destroy(last_seq);
+	counts_deinit(&pubs);
+	counts_deinit(&per_sub);
+	counts_deinit(&per_group);
+	counts_deinit(&last_seq);
 }
 
 /* ---- building and running ---- */
@@ -1149,9 +1364,9 @@ scenario_run(const Scenario *scn, const ScnRunOptions *options)
 	run->dlvs = g_array_new(FALSE, FALSE, sizeof(Dlv));
 	run->requests = g_ptr_array_new_with_free_func((GDestroyNotify)request_free);
 	run->errors = g_array_new(FALSE, FALSE, sizeof(ErrorRec));
-	run->pub_seq = g_hash_table_new_full(g_direct_hash, g_direct_equal, NULL, g_free);
 	run->monitor_results = g_hash_table_new_full(g_direct_hash, g_direct_equal, NULL, g_free);
 	run->interned = g_hash_table_new_full(g_str_hash, g_str_equal, g_free, NULL);
+	run->payload = g_string_new(NULL);
 	run->client_by_node_name = g_hash_table_new(g_direct_hash, g_direct_equal);
 
 	SimWorldConfig wc = { .seed = scn->seed, .shuffle_ties = options->shuffle_ties, .link = sim_link_config_default() };
@@ -1267,9 +1482,9 @@ scenario_run(const Scenario *scn, const ScnRunOptions *options)
 	g_ptr_array_free(run->brokers, TRUE);
 	g_ptr_array_free(run->clients, TRUE);
 	g_hash_table_destroy(run->client_by_name);
-	g_hash_table_destroy(run->pub_seq);
 	g_hash_table_destroy(run->monitor_results);
 	g_hash_table_destroy(run->interned);
+	g_string_free(run->payload, TRUE);
 	g_hash_table_destroy(run->client_by_node_name);
 	g_free(run);
 	return result;

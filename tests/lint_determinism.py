@@ -28,6 +28,7 @@ DRIVER_FILES = {
     "sim/swarm.c",             # natsim swarm: forks workers, polls their pipes
     "sim/files.c",             # natsim's file writing (reports, exports)
     "sim/bench_kernel.c",      # benchmark program
+    "sim/bench_natsim.c",      # benchmark program: wall and CPU clocks, the baseline's processes, temp files
     "broker/js/bench_filestore.c",  # file store benchmark program: clock, temp directory
     "broker/server_main.c",    # natsim-server: config file, environment, pid file, descriptor limit
     "broker/server_loop.c",    # natsim-server's event loop: epoll, sockets, signals, clock, getrandom

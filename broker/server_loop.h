@@ -29,6 +29,7 @@
 
 enum {
 	SERVER_LOOP_READ_BYTES = 64 * 1024,     /* the reused read buffer */
+	SERVER_LOOP_COALESCE_ROUNDS = 4,        /* extra zero-wait batches before a flush */
 	SERVER_LOOP_EVENTS_MAX = 256,           /* epoll events per turn */
 	SERVER_LOOP_READS_PER_WAKE = 4,         /* reads of one socket per turn */
 	SERVER_LOOP_ACCEPTS_PER_WAKE = 64,      /* accepts per turn */

@@ -315,8 +315,13 @@ client_conn_destroy(ClientConn *conn)
 	GHashTableIter it;
 	gpointer v;
 	g_hash_table_iter_init(&it, conn->requests);
-	while (g_hash_table_iter_next(&it, NULL, &v))
-		g_free(v); /* freeing only: no order is observable */
+	while (g_hash_table_iter_next(&it, NULL, &v)) {
+		/* freeing only: no order is observable */
+		ClientRequest *r = v;
+		if (r->ctx_free != NULL)
+			r->ctx_free(r->ctx);
+		g_free(r);
+	}
 	g_hash_table_destroy(conn->requests);
 	g_hash_table_iter_init(&it, conn->fetches);
 	while (g_hash_table_iter_next(&it, NULL, &v))

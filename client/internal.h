@@ -69,7 +69,14 @@ typedef struct ClientRequest {
 	ClientTimer timer;
 	ClientReplyFn cb;
 	void *ctx;
+	/* Set for the library's own requests (JetStream calls), whose ctx the
+	 * library allocated: a request dropped without its callback (destroy,
+	 * cancel) frees it with this. */
+	GDestroyNotify ctx_free;
 } ClientRequest;
+
+/* request.c: marks a request's ctx as the library's own (see ctx_free). */
+void client_request_own_ctx(ClientConn *conn, uint64_t request_id, GDestroyNotify ctx_free);
 
 typedef enum PongKind {
 	PONG_HANDSHAKE = 1,

@@ -103,11 +103,14 @@ client_js_api(ClientConn *conn, const char *api, const json_t *body, int64_t tim
 	JsCall *call = g_new0(JsCall, 1);
 	call->cb = cb;
 	call->ctx = ctx;
+	uint64_t id = 0;
 	ClientStatus st = client_request(conn, subject, NULL, 0, text, text ? strlen(text) : 0, timeout_ns,
-	    js_api_reply, call, NULL, now_ns);
+	    js_api_reply, call, &id, now_ns);
 	free(text);
 	if (st != CLIENT_OK)
 		g_free(call);
+	else
+		client_request_own_ctx(conn, id, g_free);
 	return st;
 }
 
@@ -514,12 +517,14 @@ client_js_publish(ClientConn *conn, const char *subject, const void *data, size_
 	JsPub *p = g_new0(JsPub, 1);
 	p->cb = cb;
 	p->ctx = ctx;
-	st = client_request(conn, subject, hb, hlen, data, data_len, timeout_ns, js_pub_reply, p, NULL, now_ns);
+	uint64_t id = 0;
+	st = client_request(conn, subject, hb, hlen, data, data_len, timeout_ns, js_pub_reply, p, &id, now_ns);
 	client_headers_clear(&h);
 	if (st != CLIENT_OK) {
 		g_free(p);
 		return st;
 	}
+	client_request_own_ctx(conn, id, g_free);
 	conn->js_pub_pending++;
 	return CLIENT_OK;
 }
@@ -845,9 +850,12 @@ client_js_ack_sync(ClientConn *conn, const char *reply, ClientAckKind kind, int6
 	AckSync *a = g_new0(AckSync, 1);
 	a->cb = cb;
 	a->ctx = ctx;
-	st = client_request(conn, reply, NULL, 0, body, strlen(body), timeout_ns, ack_sync_reply, a, NULL, now_ns);
+	uint64_t id = 0;
+	st = client_request(conn, reply, NULL, 0, body, strlen(body), timeout_ns, ack_sync_reply, a, &id, now_ns);
 	if (st != CLIENT_OK)
 		g_free(a);
+	else
+		client_request_own_ctx(conn, id, g_free);
 	return st;
 }
 

@@ -87,8 +87,18 @@ client_request_cancel(ClientConn *conn, uint64_t request_id)
 		return CLIENT_ERR_NOT_FOUND;
 	g_hash_table_remove(conn->requests, &request_id);
 	client_timer_cancel(conn, &r->timer);
+	if (r->ctx_free != NULL)
+		r->ctx_free(r->ctx);
 	g_free(r);
 	return CLIENT_OK;
+}
+
+void
+client_request_own_ctx(ClientConn *conn, uint64_t request_id, GDestroyNotify ctx_free)
+{
+	ClientRequest *r = g_hash_table_lookup(conn->requests, &request_id);
+	ASSERT(r != NULL);
+	r->ctx_free = ctx_free;
 }
 
 void

@@ -45,6 +45,14 @@ struct SimClientNode {
 	bool eof_pending;        /* EOF arrived while paused */
 };
 
+const char SIM_CLIENT_MSG[] = "client.msg";
+const char SIM_CLIENT_PUB[] = "client.pub";
+const char SIM_CLIENT_KEY_SID[] = "sid";
+const char SIM_CLIENT_KEY_SUBJECT[] = "subject";
+const char SIM_CLIENT_KEY_REPLY[] = "reply";
+const char SIM_CLIENT_KEY_PAYLOAD[] = "payload";
+const char SIM_CLIENT_KEY_STATUS[] = "status";
+
 typedef struct Call {
 	SimClientNode *n;
 	uint64_t id;
@@ -420,11 +428,11 @@ trace_msg(SimClientNode *n, const ClientMsg *m)
 {
 	SimTraceField f[11];
 	size_t k = 0;
-	f[k++] = TRACE_INT("sid", (int64_t)m->sid);
-	f[k++] = TRACE_STR("subject", m->subject);
-	f[k++] = TRACE_STR("reply", m->reply ? m->reply : "");
-	f[k++] = TRACE_BYTES("payload", m->data, m->data_len);
-	f[k++] = TRACE_INT("status", m->status);
+	f[k++] = TRACE_INT(SIM_CLIENT_KEY_SID, (int64_t)m->sid);
+	f[k++] = TRACE_STR(SIM_CLIENT_KEY_SUBJECT, m->subject);
+	f[k++] = TRACE_STR(SIM_CLIENT_KEY_REPLY, m->reply ? m->reply : "");
+	f[k++] = TRACE_BYTES(SIM_CLIENT_KEY_PAYLOAD, m->data, m->data_len);
+	f[k++] = TRACE_INT(SIM_CLIENT_KEY_STATUS, m->status);
 	ClientJsMeta meta;
 	if (m->reply != NULL && client_js_meta_parse(m->reply, &meta) == CLIENT_OK) {
 		f[k++] = TRACE_STR("stream", meta.stream);
@@ -433,7 +441,7 @@ trace_msg(SimClientNode *n, const ClientMsg *m)
 		f[k++] = TRACE_INT("stream_seq", (int64_t)meta.stream_seq);
 		f[k++] = TRACE_INT("consumer_seq", (int64_t)meta.consumer_seq);
 	}
-	sim_trace_emit(sim_world_trace(n->world), vnow(n), sim_node_name(n->node), "client.msg", f, k);
+	sim_trace_emit(sim_world_trace(n->world), vnow(n), sim_node_name(n->node), SIM_CLIENT_MSG, f, k);
 }
 
 static void
@@ -498,8 +506,8 @@ sim_client_node_publish(SimClientNode *n, const char *subject, const char *reply
 	ClientStatus st = client_publish(n->conn, subject, reply, headers, headers_len, data, data_len, now(n));
 	n->in_call = false;
 	if (st == CLIENT_OK) {
-		sim_node_trace(n->node, "client.pub", TRACE_STR("subject", subject), TRACE_STR("reply", reply ? reply : ""),
-		    TRACE_BYTES("payload", data, data_len));
+		sim_node_trace(n->node, SIM_CLIENT_PUB, TRACE_STR(SIM_CLIENT_KEY_SUBJECT, subject),
+		    TRACE_STR(SIM_CLIENT_KEY_REPLY, reply ? reply : ""), TRACE_BYTES(SIM_CLIENT_KEY_PAYLOAD, data, data_len));
 		service(n);
 	}
 	return st;
@@ -544,8 +552,8 @@ sim_client_node_request(SimClientNode *n, const char *subject, const void *data,
 	ClientStatus st = client_request(n->conn, subject, NULL, 0, data, data_len, timeout_ns, on_reply, c, NULL, now(n));
 	/* A request is a publish too (on the client's inbox as reply). */
 	if (st == CLIENT_OK)
-		sim_node_trace(n->node, "client.pub", TRACE_STR("subject", subject), TRACE_STR("reply", "(inbox)"),
-		    TRACE_BYTES("payload", data, data_len));
+		sim_node_trace(n->node, SIM_CLIENT_PUB, TRACE_STR(SIM_CLIENT_KEY_SUBJECT, subject),
+		    TRACE_STR(SIM_CLIENT_KEY_REPLY, "(inbox)"), TRACE_BYTES(SIM_CLIENT_KEY_PAYLOAD, data, data_len));
 	return started(n, c, st, id_out);
 }
 
@@ -606,8 +614,8 @@ sim_client_node_js_publish(SimClientNode *n, const char *subject, const void *da
 	ClientStatus st =
 	    client_js_publish(n->conn, subject, data, data_len, options, timeout_ns, on_puback, c, now(n));
 	if (st == CLIENT_OK)
-		sim_node_trace(n->node, "client.pub", TRACE_STR("subject", subject), TRACE_STR("reply", ""),
-		    TRACE_BYTES("payload", data, data_len));
+		sim_node_trace(n->node, SIM_CLIENT_PUB, TRACE_STR(SIM_CLIENT_KEY_SUBJECT, subject),
+		    TRACE_STR(SIM_CLIENT_KEY_REPLY, ""), TRACE_BYTES(SIM_CLIENT_KEY_PAYLOAD, data, data_len));
 	return started(n, c, st, id_out);
 }
 

@@ -52,6 +52,19 @@
 
 typedef struct SimClientNode SimClientNode;
 
+/* The kinds and keys of client.pub and client.msg, the two events most of
+ * a trace is made of, as the objects the node emits: a listener may compare
+ * pointers before it compares strings (the answer is the same; only the
+ * speed differs). client.msg's fields come in the order listed above, and
+ * client.pub's as subject, reply, payload. */
+extern const char SIM_CLIENT_MSG[];         /* "client.msg" */
+extern const char SIM_CLIENT_PUB[];         /* "client.pub" */
+extern const char SIM_CLIENT_KEY_SID[];     /* "sid" */
+extern const char SIM_CLIENT_KEY_SUBJECT[]; /* "subject" */
+extern const char SIM_CLIENT_KEY_REPLY[];   /* "reply" */
+extern const char SIM_CLIENT_KEY_PAYLOAD[]; /* "payload" */
+extern const char SIM_CLIENT_KEY_STATUS[];  /* "status" */
+
 typedef struct SimClientNodeOptions {
 	const char *name;   /* the node's name (unique in the world) */
 	const char *broker; /* the broker node's name */

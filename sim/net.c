@@ -22,6 +22,8 @@
 
 typedef struct SimConn SimConn;
 
+const char SIM_NET_RECV[] = "net.recv";
+
 enum { SEG_DATA = 0, SEG_SYN, SEG_SYNACK, SEG_FIN };
 
 typedef struct SimSegment {
@@ -409,7 +411,7 @@ flush_readable(SimConn *conn, int d, uint64_t from_off)
 		dir->read_off = dir->delivered_off; /* nobody will read it */
 		return;
 	}
-	sim_trace(&conn->world->trace, conn->world->now_ns, node_name(conn, r), "net.recv",
+	sim_trace(&conn->world->trace, conn->world->now_ns, node_name(conn, r), SIM_NET_RECV,
 	    TRACE_INT("conn", conn->id),
 	    TRACE_BYTES("data", dir->buf + (from_off - dir->base_off), dir->delivered_off - from_off));
 	notify(conn, r, SIM_CONN_READABLE);

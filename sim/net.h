@@ -52,6 +52,11 @@ typedef void (*SimAcceptFn)(void *ctx, SimEnd *end);
 
 const char *sim_conn_event_str(SimConnEvent event);
 
+/* The kind of the trace event for bytes arriving ("net.recv", fields conn
+ * and data), as the object the network emits: a listener may compare the
+ * pointer before the string. */
+extern const char SIM_NET_RECV[];
+
 /* NULL when the port is already taken on that node. */
 SimListener *sim_net_listen(SimNode *node, uint16_t port, SimAcceptFn fn, void *ctx);
 void sim_listener_close(SimListener *listener);

@@ -71,6 +71,41 @@ typedef struct Dlv {
 	bool js;
 } Dlv;
 
+/* The records of a run, appended one at a time by the trace listener (a
+ * GArray costs a call and a copy per append). */
+typedef struct PubVec {
+	Pub *v;
+	guint len, cap;
+} PubVec;
+
+typedef struct DlvVec {
+	Dlv *v;
+	guint len, cap;
+} DlvVec;
+
+/* A new last element (uninitialised). */
+static inline Pub *
+pub_push(PubVec *vec)
+{
+	if (vec->len == vec->cap) {
+		ASSERT(vec->cap < G_MAXUINT / 2);
+		vec->cap = vec->cap ? vec->cap * 2 : 256;
+		vec->v = g_renew(Pub, vec->v, vec->cap);
+	}
+	return &vec->v[vec->len++];
+}
+
+static inline Dlv *
+dlv_push(DlvVec *vec)
+{
+	if (vec->len == vec->cap) {
+		ASSERT(vec->cap < G_MAXUINT / 2);
+		vec->cap = vec->cap ? vec->cap * 2 : 256;
+		vec->v = g_renew(Dlv, vec->v, vec->cap);
+	}
+	return &vec->v[vec->len++];
+}
+
 typedef struct RequestRec {
 	uint64_t id;
 	uint32_t client;
@@ -95,8 +130,8 @@ typedef struct Run {
 	GPtrArray *brokers;    /* SimBrokerNode*, declaration order */
 	GPtrArray *clients;    /* RunClient*, declaration order */
 	GHashTable *client_by_name; /* looked up only */
-	GArray *pubs;          /* Pub */
-	GArray *dlvs;          /* Dlv */
+	PubVec pubs;
+	DlvVec dlvs;
 	GPtrArray *requests;   /* RequestRec* */
 	GArray *errors;        /* ErrorRec */
 	GHashTable *monitor_results; /* expect index -> char* failure (or "" when ok) */
@@ -140,15 +175,20 @@ fail(Run *run, ScnPos pos, const char *what, int64_t at_ns, const char *fmt, ...
 	run->result->ok = false;
 }
 
-static void record(Run *run, int64_t at_ns, ScnRecordKind kind, const char *node, const char *fmt, ...)
+static void record_line(Run *run, int64_t at_ns, ScnRecordKind kind, const char *node, const char *fmt, ...)
     G_GNUC_PRINTF(5, 6);
 
-/* A line of the story, formatted only when a report wants it. */
+/* A line of the story, formatted only when a report wants it (the
+ * arguments are not even evaluated otherwise). */
+#define record(run, ...)                                      \
+	do {                                                  \
+		if ((run)->options->keep_records)             \
+			record_line((run), __VA_ARGS__);      \
+	} while (0)
+
 static void
-record(Run *run, int64_t at_ns, ScnRecordKind kind, const char *node, const char *fmt, ...)
+record_line(Run *run, int64_t at_ns, ScnRecordKind kind, const char *node, const char *fmt, ...)
 {
-	if (!run->options->keep_records)
-		return;
 	va_list ap;
 	va_start(ap, fmt);
 	ScnRecord r = { at_ns, kind, g_strdup(node), g_strdup_vprintf(fmt, ap) };
@@ -214,6 +254,7 @@ fmt_time(int64_t ns)
  * read as field() would give them: NULL, 0 or "". */
 typedef struct MsgFields {
 	const SimTraceField *payload;
+	uint64_t payload_hash; /* payload_hash() of its content, when there is a payload */
 	const char *subject;
 	const char *reply;
 	int64_t sid;
@@ -222,11 +263,50 @@ typedef struct MsgFields {
 	bool js; /* a "stream" field: a JetStream delivery */
 } MsgFields;
 
+/* The payload's hash: the trace hashed a byte field's content already. */
+static uint64_t
+field_payload_hash(const SimTraceEvent *ev, const SimTraceField *f)
+{
+	return f->type == SIM_TRACE_BYTES ? ev->bytes_hash[f - ev->fields] : payload_hash(f->s, f->len);
+}
+
+/* The exact layouts client_node.c emits (client_node.h), recognised by
+ * their key objects: every key is then where it is expected and none
+ * repeats, so reading by position gives what msg_fields() would. Any other
+ * event (a JetStream delivery, keys spelled elsewhere) goes the long way. */
+static bool
+msg_fields_fast(const SimTraceEvent *ev, MsgFields *m)
+{
+	const SimTraceField *f = ev->fields;
+	const SimTraceField *subject, *reply, *payload;
+	if (ev->field_count == 5 && f[0].key == SIM_CLIENT_KEY_SID && f[1].key == SIM_CLIENT_KEY_SUBJECT &&
+	    f[2].key == SIM_CLIENT_KEY_REPLY && f[3].key == SIM_CLIENT_KEY_PAYLOAD && f[4].key == SIM_CLIENT_KEY_STATUS) {
+		subject = &f[1], reply = &f[2], payload = &f[3];
+		*m = (MsgFields){
+			.sid = f[0].type == SIM_TRACE_INT ? f[0].i : 0,
+			.status = f[4].type == SIM_TRACE_INT ? f[4].i : 0,
+		};
+	} else if (ev->field_count == 3 && f[0].key == SIM_CLIENT_KEY_SUBJECT && f[1].key == SIM_CLIENT_KEY_REPLY &&
+	    f[2].key == SIM_CLIENT_KEY_PAYLOAD) {
+		subject = &f[0], reply = &f[1], payload = &f[2];
+		*m = (MsgFields){ 0 };
+	} else {
+		return false;
+	}
+	m->subject = subject->type == SIM_TRACE_STR ? subject->s : "";
+	m->reply = reply->type == SIM_TRACE_STR ? reply->s : "";
+	m->payload = payload;
+	m->payload_hash = field_payload_hash(ev, payload);
+	return true;
+}
+
 /* One string comparison per field: the first letters pick the only key
  * it can be. */
 static void
 msg_fields(const SimTraceEvent *ev, MsgFields *m)
 {
+	if (msg_fields_fast(ev, m))
+		return;
 	*m = (MsgFields){ .subject = "", .reply = "" };
 	for (size_t k = ev->field_count; k-- > 0;) { /* backwards: the first of equal keys wins, as in field() */
 		const SimTraceField *f = &ev->fields[k];
@@ -248,8 +328,10 @@ msg_fields(const SimTraceEvent *ev, MsgFields *m)
 				m->reply = is_str ? f->s : "";
 			break;
 		case 'p':
-			if (strcmp(key, "payload") == 0)
+			if (strcmp(key, "payload") == 0) {
 				m->payload = f;
+				m->payload_hash = field_payload_hash(ev, f);
+			}
 			break;
 		case 'd':
 			if (strcmp(key, "delivered") == 0)
@@ -270,12 +352,12 @@ on_msg(Run *run, RunClient *rc, const SimTraceEvent *ev, const MsgFields *m)
 		.client = rc->index,
 		.sid = (uint64_t)m->sid,
 		.subject = intern(run, m->subject),
-		.hash = payload ? payload_hash(payload->s, payload->len) : 0,
+		.hash = payload ? m->payload_hash : 0,
 		.len = payload ? (uint32_t)payload->len : 0,
 		.status = (int)m->status,
 		.js = m->js,
 	};
-	g_array_append_val(run->dlvs, d);
+	*dlv_push(&run->dlvs) = d;
 	run->result->deliveries++;
 	ScnRecordKind kind = d.js && m->delivered > 1 ? SCN_REC_REDELIVER : SCN_REC_DELIVER;
 	record(run, ev->t_ns, kind, ev->node, "%s %.*s", d.subject, payload ? (int)MIN(payload->len, 40) : 0,
@@ -332,9 +414,10 @@ listener(void *ctx, const SimTraceEvent *ev)
 	const char *kind = ev->kind;
 	/* Bytes arriving are most of what is not a client event, and nothing
 	 * here records them. */
-	if (kind[0] == 'n' && strcmp(kind, "net.recv") == 0)
+	if (kind == SIM_NET_RECV || (kind[0] == 'n' && strcmp(kind, "net.recv") == 0))
 		return;
-	if (strncmp(kind, "client.", 7) == 0) {
+	bool is_msg = kind == SIM_CLIENT_MSG, is_pub = kind == SIM_CLIENT_PUB;
+	if (is_msg || is_pub || strncmp(kind, "client.", 7) == 0) {
 		/* by the node's name pointer first (looked up, never walked) */
 		size_t slot = ((uintptr_t)ev->node >> 4) % G_N_ELEMENTS(run->node_cache);
 		RunClient *rc = run->node_cache[slot].node == ev->node ? run->node_cache[slot].rc : NULL;
@@ -350,19 +433,19 @@ listener(void *ctx, const SimTraceEvent *ev)
 		run->node_cache[slot].node = ev->node;
 		run->node_cache[slot].rc = rc;
 		/* msg and pub first: they are most of a trace */
-		if (strcmp(kind, "client.msg") == 0) {
+		if (is_msg || (!is_pub && strcmp(kind, "client.msg") == 0)) {
 			MsgFields m;
 			msg_fields(ev, &m);
 			on_msg(run, rc, ev, &m);
 			maybe_reply(run, rc, ev, &m);
-		} else if (strcmp(kind, "client.pub") == 0) {
+		} else if (is_pub || strcmp(kind, "client.pub") == 0) {
 			MsgFields m;
 			msg_fields(ev, &m);
 			const SimTraceField *payload = m.payload;
 			Pub p = { ev->t_ns, rc->index, intern(run, m.subject),
-				payload ? payload_hash(payload->s, payload->len) : 0, payload ? (uint32_t)payload->len : 0,
+				payload ? m.payload_hash : 0, payload ? (uint32_t)payload->len : 0,
 				++rc->pubs_made };
-			g_array_append_val(run->pubs, p);
+			*pub_push(&run->pubs) = p;
 			run->result->publishes++;
 			record(run, ev->t_ns, SCN_REC_PUBLISH, ev->node, "%s", p.subject);
 		} else if (strcmp(kind, "client.puback") == 0 || strcmp(kind, "client.js") == 0 ||
@@ -951,8 +1034,8 @@ count_deliveries(Run *run, uint32_t client, const char *subject)
 	uint64_t n = 0;
 	const char *matched = NULL; /* subjects are interned: match each once in a row */
 	bool matched_ok = false;
-	for (guint k = 0; k < run->dlvs->len; k++) {
-		Dlv *d = &g_array_index(run->dlvs, Dlv, k);
+	for (guint k = 0; k < run->dlvs.len; k++) {
+		Dlv *d = &run->dlvs.v[k];
 		if (d->client != client || d->status != 0)
 			continue;
 		if (d->subject != matched) {
@@ -970,8 +1053,8 @@ describe_received(Run *run, uint32_t client, const char *subject)
 {
 	GString *s = g_string_new(NULL);
 	uint64_t n = 0;
-	for (guint k = 0; k < run->dlvs->len; k++) {
-		Dlv *d = &g_array_index(run->dlvs, Dlv, k);
+	for (guint k = 0; k < run->dlvs.len; k++) {
+		Dlv *d = &run->dlvs.v[k];
 		if (d->client != client || !subject_ok(subject, d->subject))
 			continue;
 		if (n++ < 5) {
@@ -1000,8 +1083,8 @@ check_expectation(Run *run, guint index)
 	switch (e->kind) {
 	case SCN_EXP_RECEIVES_PAYLOAD: {
 		uint64_t hash = payload_hash(e->payload, e->payload_len), n = 0;
-		for (guint k = 0; k < run->dlvs->len; k++) {
-			Dlv *d = &g_array_index(run->dlvs, Dlv, k);
+		for (guint k = 0; k < run->dlvs.len; k++) {
+			Dlv *d = &run->dlvs.v[k];
 			n += d->client == rc->index && d->hash == hash && d->len == e->payload_len &&
 			    subject_ok(e->subject, d->subject) && time_ok(e, d->at_ns);
 		}
@@ -1035,13 +1118,13 @@ check_expectation(Run *run, guint index)
 		for (guint c = 0; c < e->clients->len; c++)
 			mine[client_named(run, e->clients->pdata[c])->index] = true;
 		Counts seen;
-		counts_init(&seen, run->dlvs->len);
+		counts_init(&seen, run->dlvs.len);
 		SubjectHash subject_hash = { 0 };
 		const char *matched = NULL; /* subjects are interned: match each once in a row */
 		bool matched_ok = false;
 		uint64_t total = 0, dups = 0;
-		for (guint k = 0; k < run->dlvs->len; k++) {
-			Dlv *d = &g_array_index(run->dlvs, Dlv, k);
+		for (guint k = 0; k < run->dlvs.len; k++) {
+			Dlv *d = &run->dlvs.v[k];
 			if (!mine[d->client] || d->status != 0)
 				continue;
 			if (d->subject != matched) {
@@ -1059,8 +1142,8 @@ check_expectation(Run *run, guint index)
 		if (e->all) {
 			/* every publish on a matching subject, by anyone */
 			want = 0;
-			for (guint k = 0; k < run->pubs->len; k++)
-				want += subject_ok(e->subject, g_array_index(run->pubs, Pub, k).subject);
+			for (guint k = 0; k < run->pubs.len; k++)
+				want += subject_ok(e->subject, run->pubs.v[k].subject);
 		}
 		if (total != want || dups > 0)
 			fail(run, e->pos, e->text, -1, "they received %" G_GUINT64_FORMAT " of %" G_GUINT64_FORMAT
@@ -1144,12 +1227,12 @@ check_invariants(Run *run)
 	/* Per message identity: how often it was published (low 32 bits,
 	 * saturating) and which publish came first (index + 1, high 32 bits);
 	 * a message published once has a known origin. */
-	ASSERT(run->pubs->len < UINT32_MAX);
+	ASSERT(run->pubs.len < UINT32_MAX);
 	Counts pubs;
-	counts_init(&pubs, run->pubs->len);
+	counts_init(&pubs, run->pubs.len);
 	SubjectHash subject_hash = { 0 };
-	for (guint k = 0; k < run->pubs->len; k++) {
-		Pub *p = &g_array_index(run->pubs, Pub, k);
+	for (guint k = 0; k < run->pubs.len; k++) {
+		Pub *p = &run->pubs.v[k];
 		uint64_t *v = counts_slot(&pubs, msg_id_cached(&subject_hash, p->subject, p->hash, p->len));
 		if (*v == 0)
 			*v = (uint64_t)(k + 1) << 32;
@@ -1157,15 +1240,15 @@ check_invariants(Run *run)
 			(*v)++;
 	}
 	Counts per_sub, per_group, last_seq;
-	counts_init(&per_sub, run->dlvs->len);
+	counts_init(&per_sub, run->dlvs.len);
 	counts_init(&per_group, 16);
 	counts_init(&last_seq, 16);
 	bool reported_unknown = false, reported_dup = false, reported_group = false, reported_order = false;
 	RunSub *cached_sub = NULL;
 	const RunSub *queue_sub = NULL;
 	uint64_t queue_hash = 0;
-	for (guint k = 0; k < run->dlvs->len; k++) {
-		Dlv *d = &g_array_index(run->dlvs, Dlv, k);
+	for (guint k = 0; k < run->dlvs.len; k++) {
+		Dlv *d = &run->dlvs.v[k];
 		/* JetStream deliveries, advisories and API answers come from the
 		 * broker itself, not from a publishing client */
 		if (d->status != 0 || d->js || strncmp(d->subject, "$JS.", 4) == 0)
@@ -1213,7 +1296,7 @@ check_invariants(Run *run)
 				reported_group = true;
 			}
 		}
-		Pub *origin = limit == 1 ? &g_array_index(run->pubs, Pub, (pub >> 32) - 1) : NULL;
+		Pub *origin = limit == 1 ? &run->pubs.v[(pub >> 32) - 1] : NULL;
 		if (origin != NULL) {
 			uint64_t key = id_with(((uint64_t)d->client << 32) | origin->client, d->sid, 1);
 			uint64_t *last = counts_slot(&last_seq, key);
@@ -1360,8 +1443,6 @@ scenario_run(const Scenario *scn, const ScnRunOptions *options)
 	run->brokers = g_ptr_array_new();
 	run->clients = g_ptr_array_new();
 	run->client_by_name = g_hash_table_new(g_str_hash, g_str_equal);
-	run->pubs = g_array_new(FALSE, FALSE, sizeof(Pub));
-	run->dlvs = g_array_new(FALSE, FALSE, sizeof(Dlv));
 	run->requests = g_ptr_array_new_with_free_func((GDestroyNotify)request_free);
 	run->errors = g_array_new(FALSE, FALSE, sizeof(ErrorRec));
 	run->monitor_results = g_hash_table_new_full(g_direct_hash, g_direct_equal, NULL, g_free);
@@ -1475,8 +1556,8 @@ scenario_run(const Scenario *scn, const ScnRunOptions *options)
 		g_free(g_array_index(run->errors, ErrorRec, k).status);
 		g_free(g_array_index(run->errors, ErrorRec, k).text);
 	}
-	g_array_free(run->pubs, TRUE);
-	g_array_free(run->dlvs, TRUE);
+	g_free(run->pubs.v);
+	g_free(run->dlvs.v);
 	g_array_free(run->errors, TRUE);
 	g_ptr_array_free(run->requests, TRUE);
 	g_ptr_array_free(run->brokers, TRUE);

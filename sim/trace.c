@@ -84,8 +84,9 @@ hash_str(HashBuf *hb, const char *s)
 	hb->len += len;
 }
 
+/* bytes_hash[k] gets the XXH3 of byte field k: the listener may use it. */
 static uint64_t
-event_hash(const SimTraceEvent *event)
+event_hash(const SimTraceEvent *event, uint64_t *bytes_hash)
 {
 	HashBuf hb;
 	hb.len = 0;
@@ -103,8 +104,9 @@ event_hash(const SimTraceEvent *event)
 			hash_str(&hb, f->s);
 			break;
 		case SIM_TRACE_BYTES:
+			bytes_hash[k] = XXH3_64bits(f->s, f->len);
 			hash_u64(&hb, f->len);
-			hash_u64(&hb, XXH3_64bits(f->s, f->len));
+			hash_u64(&hb, bytes_hash[k]);
 			break;
 		default:
 			UNREACHABLE();
@@ -151,6 +153,8 @@ sim_trace_emit(SimTrace *trace, int64_t t_ns, const char *node, const char *kind
     const SimTraceField *fields, size_t field_count)
 {
 	ASSERT(node != NULL && kind != NULL);
+	ASSERT(field_count <= SIM_TRACE_FIELDS_MAX);
+	uint64_t bytes_hash[SIM_TRACE_FIELDS_MAX];
 	SimTraceEvent event = {
 		.index = trace->count,
 		.t_ns = t_ns,
@@ -158,8 +162,9 @@ sim_trace_emit(SimTrace *trace, int64_t t_ns, const char *node, const char *kind
 		.kind = kind,
 		.fields = fields,
 		.field_count = field_count,
+		.bytes_hash = bytes_hash,
 	};
-	event.hash = event_hash(&event);
+	event.hash = event_hash(&event, bytes_hash);
 	event.fingerprint = XXH3_64bits_withSeed(&event.hash, sizeof(event.hash), trace->fingerprint);
 	trace->fingerprint = event.fingerprint;
 	trace->count++;

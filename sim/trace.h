@@ -41,13 +41,17 @@ typedef struct SimTraceField {
 #define TRACE_BYTES(k, p, n) \
 	((SimTraceField){ .key = (k), .type = SIM_TRACE_BYTES, .s = (const char *)(p), .len = (n) })
 
+/* The most fields an event has. */
+#define SIM_TRACE_FIELDS_MAX 16
+
 typedef struct SimTraceEvent {
 	uint64_t index; /* 0-based position in the run */
 	int64_t t_ns;   /* virtual time since the run began */
 	const char *node;
 	const char *kind;
 	const SimTraceField *fields;
-	size_t field_count;
+	size_t field_count;       /* at most SIM_TRACE_FIELDS_MAX */
+	const uint64_t *bytes_hash; /* [k]: XXH3-64 of field k's content, for byte fields only */
 	uint64_t hash;        /* this event alone */
 	uint64_t fingerprint; /* the chain up to and including it */
 } SimTraceEvent;

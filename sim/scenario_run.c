@@ -69,6 +69,8 @@ typedef struct Dlv {
 	uint32_t len;
 	int status;
 	bool js;
+	bool has_id; /* id below is msg_id_cached()'s answer (the checks' message identity) */
+	uint64_t id;
 } Dlv;
 
 /* The records of a run, appended one at a time by the trace listener (a
@@ -511,6 +513,7 @@ typedef struct PublishJob {
 	Run *run;
 	const ScnAction *action;
 	uint64_t next; /* 1-based index of the next publish */
+	RunClient **actors; /* the action's actors, resolved once; owned */
 } PublishJob;
 
 static void action_fail(Run *run, const ScnAction *a, const char *actor, ClientStatus st);
@@ -534,9 +537,10 @@ build_headers(const ScnAction *a)
 	return out;
 }
 
-/* "PREFIX-I" into out (the same bytes as "%s-%" G_GUINT64_FORMAT). */
+/* out = "PREFIX-I" (the same bytes as "%s-%" G_GUINT64_FORMAT), with one
+ * resize: a run publishes thousands of these. */
 static void
-append_numbered(GString *out, const char *prefix, size_t prefix_len, uint64_t i)
+set_numbered(GString *out, const char *prefix, size_t prefix_len, uint64_t i)
 {
 	char digits[20];
 	size_t n = 0;
@@ -544,28 +548,31 @@ append_numbered(GString *out, const char *prefix, size_t prefix_len, uint64_t i)
 		digits[sizeof(digits) - 1 - n++] = (char)('0' + i % 10);
 		i /= 10;
 	} while (i > 0);
-	g_string_append_len(out, prefix, (gssize)prefix_len);
-	g_string_append_c(out, '-');
-	g_string_append_len(out, digits + sizeof(digits) - n, (gssize)n);
+	g_string_set_size(out, prefix_len + 1 + n);
+	memcpy(out->str, prefix, prefix_len);
+	out->str[prefix_len] = '-';
+	memcpy(out->str + prefix_len + 1, digits + sizeof(digits) - n, n);
 }
 
+/* actors[k]: the client of a->actors[k], resolved when the action began. */
 static void
-publish_one(Run *run, const ScnAction *a, uint64_t i)
+publish_one(Run *run, const ScnAction *a, RunClient *const *actors, uint64_t i)
 {
 	GByteArray *hdrs = build_headers(a);
 	GString *payload = run->payload;
 	for (guint k = 0; k < a->actors->len; k++) {
 		const char *name = a->actors->pdata[k];
-		RunClient *rc = client_named(run, name);
+		RunClient *rc = actors[k];
 		if (!sim_node_up(sim_client_node_sim(rc->node)))
 			continue;
-		g_string_truncate(payload, 0);
-		if (a->payload == NULL)
-			append_numbered(payload, name, strlen(name), i);
-		else if (a->count > 1)
-			append_numbered(payload, a->payload, a->payload_len, i);
-		else
+		if (a->payload == NULL) {
+			set_numbered(payload, name, strlen(name), i);
+		} else if (a->count > 1) {
+			set_numbered(payload, a->payload, a->payload_len, i);
+		} else {
+			g_string_truncate(payload, 0);
 			g_string_append_len(payload, a->payload, (gssize)a->payload_len);
+		}
 		if (a->size > payload->len) {
 			/* pad with dots to the requested size */
 			size_t len = payload->len;
@@ -586,13 +593,14 @@ publish_event(void *ctx, uint64_t arg)
 {
 	(void)arg;
 	PublishJob *job = ctx;
-	publish_one(job->run, job->action, job->next);
+	publish_one(job->run, job->action, job->actors, job->next);
 	if (job->next < job->action->count) {
 		job->next++;
 		sim_world_at(job->run->world, sim_world_now_ns(job->run->world) + job->action->interval_ns, publish_event,
 		    job, 0);
 		return;
 	}
+	g_free(job->actors);
 	g_free(job);
 }
 
@@ -753,6 +761,9 @@ action_event(void *ctx, uint64_t arg)
 		job->run = run;
 		job->action = a;
 		job->next = 1;
+		job->actors = g_new(RunClient *, a->actors->len);
+		for (guint k = 0; k < a->actors->len; k++)
+			job->actors[k] = client_named(run, a->actors->pdata[k]);
 		publish_event(job, 0);
 		return;
 	}
@@ -1003,6 +1014,17 @@ msg_id_cached(SubjectHash *cache, const char *subject, uint64_t hash, uint32_t l
 	return XXH3_64bits_withSeed(parts, sizeof(parts), cache->hash);
 }
 
+/* A delivery's message identity, computed once for all the checks. */
+static uint64_t
+dlv_msg_id(SubjectHash *cache, Dlv *d)
+{
+	if (!d->has_id) {
+		d->id = msg_id_cached(cache, d->subject, d->hash, d->len);
+		d->has_id = true;
+	}
+	return d->id;
+}
+
 static bool
 subject_ok(const char *pattern, const char *subject)
 {
@@ -1134,7 +1156,7 @@ check_expectation(Run *run, guint index)
 			if (!matched_ok)
 				continue;
 			total++;
-			if (++*counts_slot(&seen, msg_id_cached(&subject_hash, d->subject, d->hash, d->len)) > 1)
+			if (++*counts_slot(&seen, dlv_msg_id(&subject_hash, d)) > 1)
 				dups++;
 		}
 		g_free(mine);
@@ -1142,8 +1164,16 @@ check_expectation(Run *run, guint index)
 		if (e->all) {
 			/* every publish on a matching subject, by anyone */
 			want = 0;
-			for (guint k = 0; k < run->pubs.len; k++)
-				want += subject_ok(e->subject, run->pubs.v[k].subject);
+			const char *pub_matched = NULL; /* interned: match each once in a row */
+			bool pub_matched_ok = false;
+			for (guint k = 0; k < run->pubs.len; k++) {
+				const Pub *p = &run->pubs.v[k];
+				if (p->subject != pub_matched) {
+					pub_matched = p->subject;
+					pub_matched_ok = subject_ok(e->subject, p->subject);
+				}
+				want += pub_matched_ok;
+			}
 		}
 		if (total != want || dups > 0)
 			fail(run, e->pos, e->text, -1, "they received %" G_GUINT64_FORMAT " of %" G_GUINT64_FORMAT
@@ -1241,7 +1271,8 @@ check_invariants(Run *run)
 	}
 	Counts per_sub, per_group, last_seq;
 	counts_init(&per_sub, run->dlvs.len);
-	counts_init(&per_group, 16);
+	/* sized for the run up front: growing a table costs a rehash */
+	counts_init(&per_group, run->dlvs.len);
 	counts_init(&last_seq, 16);
 	bool reported_unknown = false, reported_dup = false, reported_group = false, reported_order = false;
 	RunSub *cached_sub = NULL;
@@ -1251,7 +1282,7 @@ check_invariants(Run *run)
 		Dlv *d = &run->dlvs.v[k];
 		/* JetStream deliveries, advisories and API answers come from the
 		 * broker itself, not from a publishing client */
-		if (d->status != 0 || d->js || strncmp(d->subject, "$JS.", 4) == 0)
+		if (d->status != 0 || d->js || (d->subject[0] == '$' && strncmp(d->subject, "$JS.", 4) == 0))
 			continue;
 		RunClient *rc = run->clients->pdata[d->client];
 		RunSub *sub = cached_sub != NULL && cached_sub->sid == d->sid &&
@@ -1273,7 +1304,7 @@ check_invariants(Run *run)
 			reported_unknown = true;
 			continue;
 		}
-		uint64_t id = msg_id_cached(&subject_hash, d->subject, d->hash, d->len);
+		uint64_t id = dlv_msg_id(&subject_hash, d);
 		uint64_t pub = counts_get(&pubs, id);
 		uint64_t limit = pub & UINT32_MAX;
 		uint64_t got = ++*counts_slot(&per_sub, id_with(id, d->client, d->sid));

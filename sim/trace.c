@@ -1,10 +1,10 @@
 /*
  * trace.c - hashing and rendering of trace events (see trace.h).
  *
- * The binary form hashed per event is: t_ns, node, kind, then each field's
- * key, type and value; strings are length-prefixed so no two different
- * events can serialise alike. Byte fields contribute their length and the
- * XXH3 of their content, never the content, so hashing cost is bounded.
+ * Each event is folded word by word (time, node, kind, then each field's
+ * value; strings length-prefixed so no two different events fold alike);
+ * byte fields contribute their length and the XXH3 of their content, never
+ * the content, so hashing cost is bounded. See event_hash().
  */
 #include "trace.h"
 
@@ -41,78 +41,114 @@ sim_trace_set_listener(SimTrace *trace, SimTraceListener fn, void *ctx)
 	trace->listener_ctx = ctx;
 }
 
-/* The event's binary form: time, node, kind, then each field's type and
- * value (strings length-prefixed; byte fields as length + XXH3 of the
- * content). Field keys are not hashed: each event kind has fixed keys in
- * the code, so they carry nothing a run could change. The form is written
- * into a stack buffer that is folded into the hash when it fills. */
-typedef struct HashBuf {
-	uint8_t buf[256];
-	size_t len;
-	uint64_t h;
-} HashBuf;
+/* The event's hash folds, word by word, its time, node, kind, then each
+ * field's value: an integer as itself, a string as its length then its
+ * bytes (length-prefixed, so no two different events fold alike), a byte
+ * field as its length then the XXH3 of its content. Field keys are not
+ * hashed: each event kind has fixed keys in the code, so they carry
+ * nothing a run could change.
+ *
+ * Folding a word is a bijection of the state for a fixed word and of the
+ * word for a fixed state (xor, multiply by an odd constant, xor-shift), so
+ * two events that differ in one word always fold differently; the result
+ * goes through the murmur3 finaliser. A string's bytes are read as 64-bit
+ * little-endian words, the last one overlapping the one before it (its
+ * bytes are fixed by the length and the words before), or, under 8 bytes,
+ * as XXH3 reads its short inputs - never a byte outside the string. This
+ * costs a fraction of serialising the event and hashing the buffer. */
+#define FOLD_PRIME UINT64_C(0x9e3779b97f4a7c15)
 
-static void
-hash_flush(HashBuf *hb)
+static inline uint64_t
+read64(const char *p)
 {
-	hb->h = XXH3_64bits_withSeed(hb->buf, hb->len, hb->h);
-	hb->len = 0;
+	uint64_t v;
+	memcpy(&v, p, sizeof(v));
+	return XXH_readLE64(&v);
 }
 
-static inline void
-hash_u64(HashBuf *hb, uint64_t value)
+static inline uint64_t
+read32(const char *p)
 {
-	if (hb->len + sizeof(value) > sizeof(hb->buf))
-		hash_flush(hb);
-	memcpy(hb->buf + hb->len, &value, sizeof(value));
-	hb->len += sizeof(value);
+	uint32_t v;
+	memcpy(&v, p, sizeof(v));
+	return XXH_readLE32(&v);
 }
 
-static inline void
-hash_str(HashBuf *hb, const char *s)
+static inline uint64_t
+fold(uint64_t h, uint64_t word)
 {
-	size_t len = strlen(s);
-	hash_u64(hb, len);
-	if (hb->len + len > sizeof(hb->buf)) {
-		hash_flush(hb);
-		if (len > sizeof(hb->buf)) {
-			hb->h = XXH3_64bits_withSeed(s, len, hb->h);
-			return;
-		}
+	h = (h ^ word) * FOLD_PRIME;
+	return h ^ (h >> 32);
+}
+
+static inline uint64_t
+fold_bytes(uint64_t h, const char *s, size_t len)
+{
+	h = fold(h, len);
+	if (len >= 8) {
+		size_t k = 0;
+		for (; k + 8 < len; k += 8)
+			h = fold(h, read64(s + k));
+		return fold(h, read64(s + len - 8));
 	}
-	memcpy(hb->buf + hb->len, s, len);
-	hb->len += len;
+	if (len >= 4)
+		return fold(h, read32(s) | (read32(s + len - 4) << 32));
+	if (len > 0)
+		return fold(h, ((uint64_t)(uint8_t)s[0] << 16) | ((uint64_t)(uint8_t)s[len >> 1] << 24) |
+		    (uint64_t)(uint8_t)s[len - 1]);
+	return h;
+}
+
+static inline uint64_t
+fold_str(uint64_t h, const char *s)
+{
+	return fold_bytes(h, s, strlen(s));
+}
+
+/* murmur3's fmix64 */
+static inline uint64_t
+finish(uint64_t h)
+{
+	h ^= h >> 33;
+	h *= UINT64_C(0xff51afd7ed558ccd);
+	h ^= h >> 33;
+	h *= UINT64_C(0xc4ceb9fe1a85ec53);
+	return h ^ (h >> 33);
+}
+
+/* The next link of the fingerprint chain: a bijection of the event's hash
+ * for a given chain so far, and of the chain so far for a given hash. */
+static inline uint64_t
+chain(uint64_t fingerprint, uint64_t hash)
+{
+	return finish(fold(fold(0, fingerprint), hash));
 }
 
 /* bytes_hash[k] gets the XXH3 of byte field k: the listener may use it. */
 static uint64_t
 event_hash(const SimTraceEvent *event, uint64_t *bytes_hash)
 {
-	HashBuf hb;
-	hb.len = 0;
-	hb.h = 0;
-	hash_u64(&hb, (uint64_t)event->t_ns);
-	hash_str(&hb, event->node);
-	hash_str(&hb, event->kind);
+	uint64_t h = fold(0, (uint64_t)event->t_ns);
+	h = fold_str(h, event->node);
+	h = fold_str(h, event->kind);
 	for (size_t k = 0; k < event->field_count; k++) {
 		const SimTraceField *f = &event->fields[k];
 		switch (f->type) {
 		case SIM_TRACE_INT:
-			hash_u64(&hb, (uint64_t)f->i ^ UINT64_C(0x9e3779b97f4a7c15));
+			h = fold(h, (uint64_t)f->i);
 			break;
 		case SIM_TRACE_STR:
-			hash_str(&hb, f->s);
+			h = fold_str(h, f->s);
 			break;
 		case SIM_TRACE_BYTES:
 			bytes_hash[k] = XXH3_64bits(f->s, f->len);
-			hash_u64(&hb, f->len);
-			hash_u64(&hb, bytes_hash[k]);
+			h = fold(fold(h, f->len), bytes_hash[k]);
 			break;
 		default:
 			UNREACHABLE();
 		}
 	}
-	return XXH3_64bits_withSeed(hb.buf, hb.len, hb.h);
+	return finish(h);
 }
 
 char *
@@ -165,7 +201,7 @@ sim_trace_emit(SimTrace *trace, int64_t t_ns, const char *node, const char *kind
 		.bytes_hash = bytes_hash,
 	};
 	event.hash = event_hash(&event, bytes_hash);
-	event.fingerprint = XXH3_64bits_withSeed(&event.hash, sizeof(event.hash), trace->fingerprint);
+	event.fingerprint = chain(trace->fingerprint, event.hash);
 	trace->fingerprint = event.fingerprint;
 	trace->count++;
 	if (trace->sink != NULL) {

@@ -1,14 +1,17 @@
 /*
  * trace.h - the run's trace: every observable event, and its fingerprint.
  *
- * An event is (virtual time, node, kind, fields). Each event is hashed in a
- * fixed binary form (XXH3-64 over time, node, kind and the typed field
- * values; keys are fixed per kind in the code and not hashed), and the
- * run's fingerprint is the chain
- * fp(n) = XXH3-64(hash(event n), seed = fp(n-1)), starting from 0. Chaining
- * means two runs agree on the fingerprint after n events exactly when they
- * agree on all n events, so the first differing event can be found by
- * comparing chains.
+ * An event is (virtual time, node, kind, fields). Each event is hashed by
+ * folding, a 64-bit word at a time, its time, node, kind and typed field
+ * values (strings length-prefixed; byte fields as length + XXH3-64 of the
+ * content; keys are fixed per kind in the code and not hashed), finished
+ * with murmur3's fmix64. The run's fingerprint is the chain
+ * fp(n) = fmix64(fold(fold(0, fp(n-1)), hash(event n))), starting from 0,
+ * each step a bijection of the event's hash for a given chain and of the
+ * chain for a given hash (trace.c has the exact fold). Chaining means two
+ * runs agree on the fingerprint after n events exactly when they agree on
+ * all n events, so the first differing event can be found by comparing
+ * chains.
  *
  * Rendering to JSON lines (with jansson) happens only when a sink FILE is
  * set or a listener wants it, so a run that only needs its fingerprint pays

@@ -5,6 +5,7 @@
 #include <glib.h>
 #include <jansson.h>
 #include <stdlib.h>
+#include <string.h>
 
 #include "sim/trace.h"
 
@@ -52,6 +53,41 @@ static void
 test_no_ambiguous_concatenation(void)
 {
 	g_assert_cmpuint(fingerprint_of(1, "ab", "c", "key", 1, ""), !=, fingerprint_of(1, "a", "bc", "key", 1, ""));
+}
+
+static uint64_t
+fingerprint_of_str(const char *s)
+{
+	SimTrace trace;
+	sim_trace_init(&trace);
+	sim_trace(&trace, 0, "n", "k", TRACE_STR("s", s));
+	return trace.fingerprint;
+}
+
+/* Strings are folded a word at a time, with short and overlapping reads
+ * at the end: every byte of every length up to three words counts, and
+ * (under valgrind, each string in a block of its exact size) no read goes
+ * past the terminator. */
+static void
+test_string_every_byte(void)
+{
+	for (size_t len = 0; len <= 24; len++) {
+		char *s = g_malloc(len + 1);
+		memset(s, 'a', len);
+		s[len] = '\0';
+		uint64_t base = fingerprint_of_str(s);
+		for (size_t i = 0; i < len; i++) {
+			s[i] = 'b';
+			g_assert_cmpuint(fingerprint_of_str(s), !=, base);
+			s[i] = 'a';
+		}
+		g_assert_cmpuint(fingerprint_of_str(s), ==, base);
+		if (len > 0) {
+			s[len - 1] = '\0'; /* one shorter */
+			g_assert_cmpuint(fingerprint_of_str(s), !=, base);
+		}
+		g_free(s);
+	}
 }
 
 static void
@@ -109,6 +145,7 @@ main(int argc, char **argv)
 	g_test_init(&argc, &argv, NULL);
 	g_test_add_func("/sim/trace/fingerprint-sensitivity", test_fingerprint_sensitivity);
 	g_test_add_func("/sim/trace/no-ambiguous-concatenation", test_no_ambiguous_concatenation);
+	g_test_add_func("/sim/trace/string-every-byte", test_string_every_byte);
 	g_test_add_func("/sim/trace/format-fingerprint", test_format_fingerprint);
 	g_test_add_func("/sim/trace/json-line", test_json_line);
 	return g_test_run();

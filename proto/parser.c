@@ -159,6 +159,34 @@ is_arg_sep(uint8_t c, bool crlf_separates)
 /* Splits on runs of the given separators, like nats-server's processPub
  * (space, tab) and splitArg (space, tab, CR, LF). Returns the count, which
  * may exceed MAX_ARGS (then only MAX_ARGS are stored). */
+/* The end of the argument that starts at k: the first separator at or
+ * after k, or len. Eight bytes at a time while eight remain: a byte above
+ * ' ' never separates, and (w - 0x21..21) & ~w & 0x80..80 flags exactly
+ * the bytes below 0x21 from the lowest one up (a borrow only ever flags
+ * bytes above a flagged one), so the lowest flag is the first candidate. */
+static inline size_t
+arg_end(const uint8_t *arg, size_t k, size_t len, bool crlf_separates)
+{
+#if defined(__BYTE_ORDER__) && __BYTE_ORDER__ == __ORDER_LITTLE_ENDIAN__
+	while (len - k >= 8) {
+		uint64_t w;
+		memcpy(&w, arg + k, sizeof(w));
+		uint64_t low = (w - UINT64_C(0x2121212121212121)) & ~w & UINT64_C(0x8080808080808080);
+		if (low == 0) {
+			k += 8;
+			continue;
+		}
+		k += (size_t)__builtin_ctzll(low) / 8;
+		if (is_arg_sep(arg[k], crlf_separates))
+			return k;
+		k++; /* a control byte inside the argument */
+	}
+#endif
+	while (k < len && !is_arg_sep(arg[k], crlf_separates))
+		k++;
+	return k;
+}
+
 static size_t
 split_args(const uint8_t *arg, size_t len, bool crlf_separates, ProtoSlice *out)
 {
@@ -170,8 +198,7 @@ split_args(const uint8_t *arg, size_t len, bool crlf_separates, ProtoSlice *out)
 		if (k == len)
 			return count;
 		size_t start = k;
-		while (k < len && !is_arg_sep(arg[k], crlf_separates))
-			k++;
+		k = arg_end(arg, k, len, crlf_separates);
 		if (count < MAX_ARGS)
 			out[count] = (ProtoSlice){ arg + start, k - start };
 		count++;
@@ -511,7 +538,8 @@ proto_parser_feed(ProtoParser *p, const uint8_t *buf, size_t len, size_t *consum
 		case ST_INFO_ARG: {
 			const uint8_t *nl = memchr(buf + i, '\n', len - i);
 			size_t end = nl ? (size_t)(nl - buf) : len;
-			bool cr = memchr(buf + i, '\r', end - i) != NULL;
+			/* (the CR is nearly always the last byte before the LF) */
+			bool cr = (end > i && buf[end - 1] == '\r') || memchr(buf + i, '\r', end - i) != NULL;
 			const uint8_t *arg;
 			size_t arg_len;
 			if (p->arg_buffered) {

@@ -27,6 +27,7 @@ typedef struct SimNet {
 struct SimNode {
 	SimWorld *world;
 	char *name;
+	size_t name_len; /* strlen(name): the trace hashes it with every event */
 	uint32_t index;
 	uint32_t incarnation;
 	bool up;

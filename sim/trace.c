@@ -126,11 +126,11 @@ chain(uint64_t fingerprint, uint64_t hash)
 
 /* bytes_hash[k] gets the XXH3 of byte field k: the listener may use it. */
 static uint64_t
-event_hash(const SimTraceEvent *event, uint64_t *bytes_hash)
+event_hash(const SimTraceEvent *event, size_t node_len, size_t kind_len, uint64_t *bytes_hash)
 {
 	uint64_t h = fold(0, (uint64_t)event->t_ns);
-	h = fold_str(h, event->node);
-	h = fold_str(h, event->kind);
+	h = fold_bytes(h, event->node, node_len);
+	h = fold_bytes(h, event->kind, kind_len);
 	for (size_t k = 0; k < event->field_count; k++) {
 		const SimTraceField *f = &event->fields[k];
 		switch (f->type) {
@@ -189,6 +189,14 @@ sim_trace_emit(SimTrace *trace, int64_t t_ns, const char *node, const char *kind
     const SimTraceField *fields, size_t field_count)
 {
 	ASSERT(node != NULL && kind != NULL);
+	sim_trace_emit_n(trace, t_ns, node, strlen(node), kind, strlen(kind), fields, field_count);
+}
+
+void
+sim_trace_emit_n(SimTrace *trace, int64_t t_ns, const char *node, size_t node_len, const char *kind,
+    size_t kind_len, const SimTraceField *fields, size_t field_count)
+{
+	ASSERT(node != NULL && kind != NULL);
 	ASSERT(field_count <= SIM_TRACE_FIELDS_MAX);
 	uint64_t bytes_hash[SIM_TRACE_FIELDS_MAX];
 	SimTraceEvent event = {
@@ -200,7 +208,7 @@ sim_trace_emit(SimTrace *trace, int64_t t_ns, const char *node, const char *kind
 		.field_count = field_count,
 		.bytes_hash = bytes_hash,
 	};
-	event.hash = event_hash(&event, bytes_hash);
+	event.hash = event_hash(&event, node_len, kind_len, bytes_hash);
 	event.fingerprint = chain(trace->fingerprint, event.hash);
 	trace->fingerprint = event.fingerprint;
 	trace->count++;

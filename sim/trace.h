@@ -82,6 +82,10 @@ void sim_trace_set_listener(SimTrace *trace, SimTraceListener fn, void *ctx);
 
 void sim_trace_emit(SimTrace *trace, int64_t t_ns, const char *node, const char *kind,
     const SimTraceField *fields, size_t field_count);
+/* The same, with node_len = strlen(node) and kind_len = strlen(kind) known
+ * to the caller (the hashing needs them for every event). */
+void sim_trace_emit_n(SimTrace *trace, int64_t t_ns, const char *node, size_t node_len, const char *kind,
+    size_t kind_len, const SimTraceField *fields, size_t field_count);
 
 /* One JSON line (no newline) for an event; the caller frees it with free(). */
 char *sim_trace_event_json(const SimTraceEvent *event);
@@ -93,6 +97,17 @@ void sim_trace_format_fingerprint(uint64_t fingerprint, char buf[17]);
 	do {                                                                            \
 		const SimTraceField trace_fields_[] = { __VA_ARGS__ };                  \
 		sim_trace_emit((trace), (t_ns), (node), (kind), trace_fields_,          \
+		    sizeof(trace_fields_) / sizeof(trace_fields_[0]));                  \
+	} while (0)
+
+/* sim_trace with the node's length known; the kind's is taken here, where
+ * the compiler folds strlen of a literal. */
+#define sim_trace_n(trace, t_ns, node, node_len, kind, ...)                             \
+	do {                                                                            \
+		const SimTraceField trace_fields_[] = { __VA_ARGS__ };                  \
+		const char *trace_kind_ = (kind);                                       \
+		sim_trace_emit_n((trace), (t_ns), (node), (node_len), trace_kind_,      \
+		    __builtin_strlen(trace_kind_), trace_fields_,                       \
 		    sizeof(trace_fields_) / sizeof(trace_fields_[0]));                  \
 	} while (0)
 

@@ -188,6 +188,7 @@ sim_node_create(SimWorld *world, const char *name, const SimNodeOps *ops, void *
 	SimNode *node = g_new0(SimNode, 1);
 	node->world = world;
 	node->name = g_strdup(name);
+	node->name_len = strlen(name);
 	node->index = world->nodes->len;
 	node->up = true;
 	node->ops = ops;
@@ -228,6 +229,12 @@ const char *
 sim_node_name(const SimNode *node)
 {
 	return node->name;
+}
+
+size_t
+sim_node_name_len(const SimNode *node)
+{
+	return node->name_len;
 }
 
 uint32_t

@@ -100,6 +100,7 @@ uint32_t sim_world_node_count(const SimWorld *world);
 SimNode *sim_world_node_at(SimWorld *world, uint32_t index);
 
 const char *sim_node_name(const SimNode *node);
+size_t sim_node_name_len(const SimNode *node); /* strlen(sim_node_name(node)) */
 uint32_t sim_node_index(const SimNode *node);
 SimWorld *sim_node_world(SimNode *node);
 bool sim_node_up(const SimNode *node);
@@ -123,7 +124,7 @@ void sim_node_crash(SimNode *node);
 void sim_node_restart(SimNode *node);
 
 #define sim_node_trace(node, kind, ...)                                                 \
-	sim_trace(sim_world_trace(sim_node_world(node)), sim_world_now_ns(sim_node_world(node)), \
-	    sim_node_name(node), (kind), __VA_ARGS__)
+	sim_trace_n(sim_world_trace(sim_node_world(node)), sim_world_now_ns(sim_node_world(node)), \
+	    sim_node_name(node), sim_node_name_len(node), (kind), __VA_ARGS__)
 
 #endif

@@ -90,6 +90,23 @@ test_string_every_byte(void)
 	}
 }
 
+/* sim_trace_emit_n (lengths given) and sim_trace_n hash exactly what
+ * sim_trace_emit does. */
+static void
+test_emit_with_lengths(void)
+{
+	SimTrace a, b, c;
+	sim_trace_init(&a);
+	sim_trace_init(&b);
+	sim_trace_init(&c);
+	const SimTraceField f[] = { TRACE_INT("x", 7), TRACE_STR("s", "subject.one") };
+	sim_trace_emit(&a, 3, "node-1", "some.kind", f, 2);
+	sim_trace_emit_n(&b, 3, "node-1", 6, "some.kind", 9, f, 2);
+	sim_trace_n(&c, 3, "node-1", 6, "some.kind", TRACE_INT("x", 7), TRACE_STR("s", "subject.one"));
+	g_assert_cmpuint(a.fingerprint, ==, b.fingerprint);
+	g_assert_cmpuint(a.fingerprint, ==, c.fingerprint);
+}
+
 static void
 test_format_fingerprint(void)
 {
@@ -146,6 +163,7 @@ main(int argc, char **argv)
 	g_test_add_func("/sim/trace/fingerprint-sensitivity", test_fingerprint_sensitivity);
 	g_test_add_func("/sim/trace/no-ambiguous-concatenation", test_no_ambiguous_concatenation);
 	g_test_add_func("/sim/trace/string-every-byte", test_string_every_byte);
+	g_test_add_func("/sim/trace/emit-with-lengths", test_emit_with_lengths);
 	g_test_add_func("/sim/trace/format-fingerprint", test_format_fingerprint);
 	g_test_add_func("/sim/trace/json-line", test_json_line);
 	return g_test_run();

@@ -136,10 +136,18 @@ sim_queue_push(SimQueue *queue, const SimEvent *event)
 	s->event = *event;
 	s->seq = ++queue->seq;
 	uint64_t order = queue->tie_prng ? prng_next(queue->tie_prng) : s->seq;
+	/* sift up from a hole at the end: most events go at or near the end */
+	SimQueueEntry entry = { event->at_ns, order, slot };
+	SimQueueEntry *heap = queue->heap;
 	uint32_t index = queue->heap_count++;
-	queue->heap[index] = (SimQueueEntry){ event->at_ns, order, slot };
-	s->heap_index = index;
-	sift_up(queue, index);
+	while (index > 0) {
+		uint32_t parent = (index - 1) / 2;
+		if (!entry_less(queue, &entry, &heap[parent]))
+			break;
+		heap_place(queue, index, heap[parent]);
+		index = parent;
+	}
+	heap_place(queue, index, entry);
 	/* Generation in the high half; slot + 1 in the low half keeps 0 free. */
 	return ((uint64_t)s->generation << 32) | (uint64_t)(slot + 1);
 }
@@ -175,6 +183,41 @@ sim_queue_cancel(SimQueue *queue, SimEventId id)
 	return true;
 }
 
+/* Removes the root the bottom-up way (Floyd): the hole walks down to a
+ * leaf along the earlier child (one comparison a level), then the last
+ * entry, which mostly belongs near the bottom anyway, sifts up from there.
+ * The layout may differ from a top-down sift's, never the order of pops:
+ * (time, order, seq) is a strict total order, so any valid heap pops the
+ * same sequence. */
+static void
+heap_remove_root(SimQueue *queue)
+{
+	ASSERT(queue->heap_count > 0);
+	uint32_t last = --queue->heap_count;
+	if (last == 0)
+		return;
+	SimQueueEntry *heap = queue->heap;
+	uint32_t index = 0;
+	for (;;) {
+		uint32_t child = 2 * index + 1;
+		if (child >= last)
+			break;
+		if (child + 1 < last && entry_less(queue, &heap[child + 1], &heap[child]))
+			child++;
+		heap_place(queue, index, heap[child]);
+		index = child;
+	}
+	SimQueueEntry moved = heap[last];
+	while (index > 0) {
+		uint32_t parent = (index - 1) / 2;
+		if (!entry_less(queue, &moved, &heap[parent]))
+			break;
+		heap_place(queue, index, heap[parent]);
+		index = parent;
+	}
+	heap_place(queue, index, moved);
+}
+
 bool
 sim_queue_pop(SimQueue *queue, SimEvent *out)
 {
@@ -182,7 +225,7 @@ sim_queue_pop(SimQueue *queue, SimEvent *out)
 		return false;
 	uint32_t slot = queue->heap[0].slot;
 	*out = queue->slots[slot].event;
-	heap_remove(queue, 0);
+	heap_remove_root(queue);
 	slot_free(queue, slot);
 	return true;
 }

@@ -29,6 +29,8 @@
 #include "sim/scenario_js.h"
 
 #define REQUEST_FLUSH_TIMEOUT_NS INT64_C(5000000000)
+/* The most publishes (and deliveries) reserved before a run. */
+#define RECORDS_RESERVE_MAX (1u << 20)
 
 typedef struct RunSub {
 	uint64_t sid;
@@ -885,11 +887,32 @@ monitor_event(void *ctx, uint64_t arg)
 
 /* ---- checking ---- */
 
+/* The checks' 64-bit keys combine their parts by folding each in (a
+ * bijection in the state and in the part: xor, multiply by an odd
+ * constant, xor-shift) and finishing with murmur3's fmix64: distinct
+ * parts collide about as rarely as with any 64-bit hash, for a fraction
+ * of an XXH3 call. Keys only pick slots of tables that are never walked. */
+static inline uint64_t
+key_fold(uint64_t h, uint64_t part)
+{
+	h = (h ^ part) * UINT64_C(0x9e3779b97f4a7c15);
+	return h ^ (h >> 32);
+}
+
+static inline uint64_t
+key_finish(uint64_t h)
+{
+	h ^= h >> 33;
+	h *= UINT64_C(0xff51afd7ed558ccd);
+	h ^= h >> 33;
+	h *= UINT64_C(0xc4ceb9fe1a85ec53);
+	return h ^ (h >> 33);
+}
+
 static uint64_t
 id_with(uint64_t id, uint64_t a, uint64_t b)
 {
-	uint64_t parts[3] = { id, a, b };
-	return XXH3_64bits(parts, sizeof(parts));
+	return key_finish(key_fold(key_fold(key_fold(0, id), a), b));
 }
 
 /* The always-on checks count per 64-bit key, over every publish and every
@@ -1010,8 +1033,7 @@ msg_id_cached(SubjectHash *cache, const char *subject, uint64_t hash, uint32_t l
 		cache->subject = subject;
 		cache->hash = XXH3_64bits(subject, strlen(subject));
 	}
-	uint64_t parts[2] = { hash, len };
-	return XXH3_64bits_withSeed(parts, sizeof(parts), cache->hash);
+	return key_finish(key_fold(key_fold(cache->hash, hash), len));
 }
 
 /* A delivery's message identity, computed once for all the checks. */
@@ -1275,7 +1297,8 @@ check_invariants(Run *run)
 	counts_init(&per_group, run->dlvs.len);
 	counts_init(&last_seq, 16);
 	bool reported_unknown = false, reported_dup = false, reported_group = false, reported_order = false;
-	RunSub *cached_sub = NULL;
+	RunSub *cached_sub = NULL; /* the previous delivery's sub, from client cached_client's list */
+	uint32_t cached_client = UINT32_MAX;
 	const RunSub *queue_sub = NULL;
 	uint64_t queue_hash = 0;
 	for (guint k = 0; k < run->dlvs.len; k++) {
@@ -1285,12 +1308,15 @@ check_invariants(Run *run)
 		if (d->status != 0 || d->js || (d->subject[0] == '$' && strncmp(d->subject, "$JS.", 4) == 0))
 			continue;
 		RunClient *rc = run->clients->pdata[d->client];
-		RunSub *sub = cached_sub != NULL && cached_sub->sid == d->sid &&
-		    g_ptr_array_find(rc->subs, cached_sub, NULL) ? cached_sub : NULL;
+		/* (a RunSub is in one client's list only: it is in rc's exactly
+		 * when it came from rc's) */
+		RunSub *sub = cached_sub != NULL && cached_sub->sid == d->sid && cached_client == d->client ? cached_sub
+													 : NULL;
 		for (guint s = 0; s < rc->subs->len && sub == NULL; s++)
 			if (((RunSub *)rc->subs->pdata[s])->sid == d->sid)
 				sub = rc->subs->pdata[s];
 		cached_sub = sub;
+		cached_client = d->client;
 		if (sub != NULL && sub->checked_subject != d->subject) {
 			/* subjects are interned: one match per sub and subject */
 			sub->checked_subject = d->subject;
@@ -1480,6 +1506,18 @@ scenario_run(const Scenario *scn, const ScnRunOptions *options)
 	run->interned = g_hash_table_new_full(g_str_hash, g_str_equal, g_free, NULL);
 	run->payload = g_string_new(NULL);
 	run->client_by_node_name = g_hash_table_new(g_direct_hash, g_direct_equal);
+	/* Room for the publishes the timeline makes (and as many deliveries)
+	 * up front: growing these arrays copies them. Only a hint. */
+	uint64_t planned = 0;
+	for (guint k = 0; k < scn->actions->len; k++) {
+		const ScnAction *a = scn->actions->pdata[k];
+		if (a->kind == SCN_ACT_PUBLISH)
+			planned += MAX(a->count, 1) * a->actors->len;
+	}
+	planned = MIN(planned, RECORDS_RESERVE_MAX);
+	run->pubs.cap = run->dlvs.cap = (guint)planned;
+	run->pubs.v = g_new(Pub, run->pubs.cap);
+	run->dlvs.v = g_new(Dlv, run->dlvs.cap);
 
 	SimWorldConfig wc = { .seed = scn->seed, .shuffle_ties = options->shuffle_ties, .link = sim_link_config_default() };
 	run->world = sim_world_create(&wc);

@@ -42,6 +42,8 @@ typedef struct RunSub {
 	const ScnAction *reply_action;
 	const char *checked_subject; /* check_invariants: the last delivery subject matched (interned) */
 	bool checked_ok;             /* ... and the answer */
+	bool queue_hashed;           /* check_invariants: queue_hash holds XXH3 of queue */
+	uint64_t queue_hash;
 } RunSub;
 
 typedef struct RunClient {
@@ -950,7 +952,7 @@ counts_deinit(Counts *c)
 	*c = (Counts){ 0 };
 }
 
-static size_t
+static inline size_t
 counts_find(const Counts *c, uint64_t key)
 {
 	size_t i = (size_t)(key ^ (key >> 29)) & c->mask;
@@ -968,9 +970,26 @@ counts_get(const Counts *c, uint64_t key)
 	return c->keys[i] == key ? c->values[i] : 0;
 }
 
+/* Doubles the table (rare: tables are sized for the run up front). */
+static void
+counts_grow(Counts *c)
+{
+	Counts bigger;
+	counts_init(&bigger, c->mask + 1);
+	for (size_t k = 0; k <= c->mask; k++)
+		if (c->keys[k] != 0) {
+			size_t j = counts_find(&bigger, c->keys[k]);
+			bigger.keys[j] = c->keys[k];
+			bigger.values[j] = c->values[k];
+		}
+	bigger.count = c->count;
+	counts_deinit(c);
+	*c = bigger;
+}
+
 /* Where key's value lives (0 when it was absent). The pointer is good
  * until the next counts_slot. */
-static uint64_t *
+static inline uint64_t *
 counts_slot(Counts *c, uint64_t key)
 {
 	key = key ? key : COUNTS_KEY_ZERO;
@@ -978,17 +997,7 @@ counts_slot(Counts *c, uint64_t key)
 	if (c->keys[i] == key)
 		return &c->values[i];
 	if ((c->count + 1) * 2 > c->mask + 1) {
-		Counts bigger;
-		counts_init(&bigger, c->mask + 1);
-		for (size_t k = 0; k <= c->mask; k++)
-			if (c->keys[k] != 0) {
-				size_t j = counts_find(&bigger, c->keys[k]);
-				bigger.keys[j] = c->keys[k];
-				bigger.values[j] = c->values[k];
-			}
-		bigger.count = c->count;
-		counts_deinit(c);
-		*c = bigger;
+		counts_grow(c);
 		i = counts_find(c, key);
 	}
 	c->keys[i] = key;
@@ -1299,8 +1308,6 @@ check_invariants(Run *run)
 	bool reported_unknown = false, reported_dup = false, reported_group = false, reported_order = false;
 	RunSub *cached_sub = NULL; /* the previous delivery's sub, from client cached_client's list */
 	uint32_t cached_client = UINT32_MAX;
-	const RunSub *queue_sub = NULL;
-	uint64_t queue_hash = 0;
 	for (guint k = 0; k < run->dlvs.len; k++) {
 		Dlv *d = &run->dlvs.v[k];
 		/* JetStream deliveries, advisories and API answers come from the
@@ -1342,11 +1349,11 @@ check_invariants(Run *run)
 			reported_dup = true;
 		}
 		if (sub->queue != NULL) {
-			if (queue_sub != sub) {
-				queue_sub = sub;
-				queue_hash = XXH3_64bits(sub->queue, strlen(sub->queue));
+			if (!sub->queue_hashed) {
+				sub->queue_hash = XXH3_64bits(sub->queue, strlen(sub->queue));
+				sub->queue_hashed = true;
 			}
-			uint64_t g = ++*counts_slot(&per_group, id_with(id, queue_hash, 0));
+			uint64_t g = ++*counts_slot(&per_group, id_with(id, sub->queue_hash, 0));
 			if (g > limit && !reported_group) {
 				fail(run, none, "a queue group gets each message at most once", d->at_ns,
 				    "queue group %s got %s (%u bytes) %" G_GUINT64_FORMAT " times", sub->queue, d->subject, d->len, g);

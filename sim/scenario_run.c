@@ -66,15 +66,15 @@ typedef struct Pub {
 
 typedef struct Dlv {
 	int64_t at_ns;
-	uint32_t client;
 	uint64_t sid;
 	const char *subject; /* interned */
 	uint64_t hash;
+	uint64_t id; /* msg_id_cached()'s answer (the checks' message identity), once has_id */
+	uint32_t client;
 	uint32_t len;
 	int status;
 	bool js;
-	bool has_id; /* id below is msg_id_cached()'s answer (the checks' message identity) */
-	uint64_t id;
+	bool has_id;
 } Dlv;
 
 /* The records of a run, appended one at a time by the trace listener (a

@@ -280,7 +280,7 @@ field_payload_hash(const SimTraceEvent *ev, const SimTraceField *f)
  * their key objects: every key is then where it is expected and none
  * repeats, so reading by position gives what msg_fields() would. Any other
  * event (a JetStream delivery, keys spelled elsewhere) goes the long way. */
-static bool
+static inline bool
 msg_fields_fast(const SimTraceEvent *ev, MsgFields *m)
 {
 	const SimTraceField *f = ev->fields;
@@ -308,7 +308,7 @@ msg_fields_fast(const SimTraceEvent *ev, MsgFields *m)
 
 /* One string comparison per field: the first letters pick the only key
  * it can be. */
-static void
+static inline void
 msg_fields(const SimTraceEvent *ev, MsgFields *m)
 {
 	if (msg_fields_fast(ev, m))

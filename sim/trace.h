@@ -54,7 +54,8 @@ typedef struct SimTraceEvent {
 	const char *kind;
 	const SimTraceField *fields;
 	size_t field_count;       /* at most SIM_TRACE_FIELDS_MAX */
-	const uint64_t *bytes_hash; /* [k]: XXH3-64 of field k's content, for byte fields only */
+	const uint64_t *bytes_hash; /* [k]: XXH3-64 of field k's content, for byte fields only;
+	                             * good during the listener call, like fields */
 	uint64_t hash;        /* this event alone */
 	uint64_t fingerprint; /* the chain up to and including it */
 } SimTraceEvent;

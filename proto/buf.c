@@ -45,18 +45,13 @@ proto_buf_reserve_slow(ProtoBuf *buf, size_t extra)
 }
 
 void
-proto_buf_consume(ProtoBuf *buf, size_t len)
+proto_buf_slide(ProtoBuf *buf)
 {
-	ASSERT(len <= buf->len - buf->head);
-	buf->head += len;
-	if (buf->head == buf->len) {
-		buf->head = buf->len = 0;
-	} else if (buf->head > buf->cap / 2) {
-		size_t pending = buf->len - buf->head;
-		memmove(buf->data, buf->data + buf->head, pending);
-		buf->head = 0;
-		buf->len = pending;
-	}
+	ASSERT(buf->head <= buf->len);
+	size_t pending = buf->len - buf->head;
+	memmove(buf->data, buf->data + buf->head, pending);
+	buf->head = 0;
+	buf->len = pending;
 }
 
 void
@@ -66,10 +61,8 @@ proto_buf_clear(ProtoBuf *buf)
 }
 
 void
-proto_buf_shrink(ProtoBuf *buf, size_t keep_bytes)
+proto_buf_release(ProtoBuf *buf)
 {
-	if (buf->len == buf->head && buf->cap > keep_bytes) {
-		g_free(buf->data);
-		*buf = (ProtoBuf){ 0 };
-	}
+	g_free(buf->data);
+	*buf = (ProtoBuf){ 0 };
 }

@@ -14,6 +14,8 @@
 #include <stdint.h>
 #include <string.h>
 
+#include "proto/assert.h"
+
 typedef struct ProtoBuf {
 	uint8_t *data;
 	size_t head; /* first unconsumed byte */
@@ -36,12 +38,34 @@ proto_buf_reserve(ProtoBuf *buf, size_t extra)
 	return proto_buf_reserve_slow(buf, extra);
 }
 
-/* Drops len bytes from the head. */
-void proto_buf_consume(ProtoBuf *buf, size_t len);
+/* The slow half of proto_buf_consume: slides the unconsumed bytes to the
+ * front once the head has passed half the buffer. */
+void proto_buf_slide(ProtoBuf *buf);
+
+/* Drops len bytes from the head. Inline: every send consumes, and most
+ * consume everything. */
+static inline void
+proto_buf_consume(ProtoBuf *buf, size_t len)
+{
+	ASSERT(len <= buf->len - buf->head);
+	buf->head += len;
+	if (buf->head == buf->len)
+		buf->head = buf->len = 0;
+	else if (buf->head > buf->cap / 2)
+		proto_buf_slide(buf);
+}
 /* Drops everything (the allocation is kept). */
 void proto_buf_clear(ProtoBuf *buf);
+/* Frees the allocation and leaves the buffer as proto_buf_init does. */
+void proto_buf_release(ProtoBuf *buf);
+
 /* Frees the allocation when it is larger than keep_bytes and empty. */
-void proto_buf_shrink(ProtoBuf *buf, size_t keep_bytes);
+static inline void
+proto_buf_shrink(ProtoBuf *buf, size_t keep_bytes)
+{
+	if (buf->len == buf->head && buf->cap > keep_bytes)
+		proto_buf_release(buf);
+}
 
 static inline size_t
 proto_buf_pending(const ProtoBuf *buf)

@@ -24,27 +24,12 @@ typedef struct SimNet {
 	Prng prng;              /* jitter and segmentation draws */
 } SimNet;
 
-struct SimNode {
-	SimWorld *world;
-	char *name;
-	size_t name_len; /* strlen(name): the trace hashes it with every event */
-	uint32_t index;
-	uint32_t incarnation;
-	bool up;
-	int64_t clock_skew_ns;
-	const SimNodeOps *ops;
-	void *ctx;
-	SimDisk *disk;
-};
-
 struct SimWorld {
+	SimWorldHead head; /* first: the inline accessors of world.h read it */
 	SimWorldConfig config;
-	int64_t now_ns;
 	uint64_t events_run;
 	bool stop;
-	SimQueue queue;
 	Prng tie_prng;
-	SimTrace trace;
 	GPtrArray *nodes; /* SimNode*, index order */
 	SimNet net;
 };

@@ -143,7 +143,7 @@ sim_net_link_set(SimWorld *world, SimNode *from, SimNode *to, const SimLinkConfi
 	link->config = *config;
 	if (link->config.window_bytes == 0)
 		link->config.window_bytes = world->config.link.window_bytes;
-	sim_trace(&world->trace, world->now_ns, sim_node_name(from), "net.link",
+	sim_trace(&world->head.trace, world->head.now_ns, sim_node_name(from), "net.link",
 	    TRACE_STR("to", sim_node_name(to)), TRACE_INT("latency_ns", config->latency_ns),
 	    TRACE_INT("jitter_ns", config->jitter_ns));
 }
@@ -309,7 +309,7 @@ dir_schedule(SimConn *conn, int d)
 	SimSegment *head = dir_head(dir);
 	if (head == NULL || dir->event != 0 || dir->held)
 		return;
-	dir->event = sim_world_at(conn->world, MAX(head->arrival_ns, conn->world->now_ns),
+	dir->event = sim_world_at(conn->world, MAX(head->arrival_ns, conn->world->head.now_ns),
 	    dir_deliver_event, conn->world, conn_arg(conn, d));
 }
 
@@ -327,7 +327,7 @@ dir_add_segment(SimConn *conn, int d, uint64_t len, uint8_t kind)
 	SimWorld *world = conn->world;
 	SimDir *dir = &conn->dir[d];
 	SimLinkState *link = conn->link[d];
-	int64_t depart = world->now_ns;
+	int64_t depart = world->head.now_ns;
 	if (link->config.bandwidth_bytes_per_s != 0 && len > 0) {
 		int64_t start = MAX(depart, link->busy_until_ns);
 		link->busy_until_ns =
@@ -361,7 +361,7 @@ send_rst(SimConn *conn, int from_side)
 	SimLinkState *link = conn->link[from_side];
 	if (link->blocked)
 		return;
-	int64_t at = conn->world->now_ns + link->config.latency_ns + jitter_draw(conn->world, &link->config);
+	int64_t at = conn->world->head.now_ns + link->config.latency_ns + jitter_draw(conn->world, &link->config);
 	peer->rst_event = sim_world_at(conn->world, at, rst_event, conn->world, conn_arg(conn, to));
 }
 
@@ -377,7 +377,7 @@ end_kill(SimConn *conn, int side, const char *why)
 	dir_discard(conn->world, &conn->dir[side]);
 	dir_discard(conn->world, &conn->dir[1 - side]);
 	if (!end->released) {
-		sim_trace(&conn->world->trace, conn->world->now_ns, node_name(conn, side),
+		sim_trace(&conn->world->head.trace, conn->world->head.now_ns, node_name(conn, side),
 		    was_connected ? "net.reset" : "net.refused", TRACE_INT("conn", conn->id),
 		    TRACE_STR("why", why));
 		notify(conn, side, was_connected ? SIM_CONN_RESET : SIM_CONN_REFUSED);
@@ -411,7 +411,7 @@ flush_readable(SimConn *conn, int d, uint64_t from_off)
 		dir->read_off = dir->delivered_off; /* nobody will read it */
 		return;
 	}
-	sim_trace_n(&conn->world->trace, conn->world->now_ns, node_name(conn, r), sim_node_name_len(conn->node[r]),
+	sim_trace_n(&conn->world->head.trace, conn->world->head.now_ns, node_name(conn, r), sim_node_name_len(conn->node[r]),
 	    SIM_NET_RECV,
 	    TRACE_INT("conn", conn->id),
 	    TRACE_BYTES("data", dir->buf + (from_off - dir->base_off), dir->delivered_off - from_off));
@@ -438,13 +438,13 @@ deliver_syn(SimConn *conn)
 	if (listener == NULL) {
 		server->released = true;
 		server->dead = true;
-		sim_trace(&world->trace, world->now_ns, node_name(conn, 1), "net.no_listener",
+		sim_trace(&world->head.trace, world->head.now_ns, node_name(conn, 1), "net.no_listener",
 		    TRACE_INT("conn", conn->id), TRACE_INT("port", conn->port));
 		send_rst(conn, 1);
 		return;
 	}
 	server->connected = true;
-	sim_trace(&world->trace, world->now_ns, node_name(conn, 1), "net.accept", TRACE_INT("conn", conn->id),
+	sim_trace(&world->head.trace, world->head.now_ns, node_name(conn, 1), "net.accept", TRACE_INT("conn", conn->id),
 	    TRACE_STR("from", node_name(conn, 0)), TRACE_INT("port", conn->port));
 	/* The SYN-ACK goes out before the application can write a byte. */
 	dir_add_segment(conn, 1, 0, SEG_SYNACK);
@@ -467,20 +467,20 @@ dir_deliver_event(void *ctx, uint64_t arg)
 	SimLinkState *link = conn->link[d];
 	if (link->blocked) {
 		if (!dir->held)
-			sim_trace(&world->trace, world->now_ns, node_name(conn, d), "net.hold",
+			sim_trace(&world->head.trace, world->head.now_ns, node_name(conn, d), "net.hold",
 			    TRACE_INT("conn", conn->id), TRACE_STR("to", node_name(conn, r)));
 		dir->held = true;
 		/* Held bytes reset the connection if the partition outlasts
 		 * the link's patience (a TCP retransmission timeout). */
 		if (link->config.partition_reset_ns > 0 && dir->reset_event == 0)
-			dir->reset_event = sim_world_at(world, world->now_ns + link->config.partition_reset_ns,
+			dir->reset_event = sim_world_at(world, world->head.now_ns + link->config.partition_reset_ns,
 			    partition_reset_event, world, conn_arg(conn, d));
 		return;
 	}
 	conn->busy++;
 	uint64_t from_off = dir->delivered_off;
 	SimSegment *seg;
-	while ((seg = dir_head(dir)) != NULL && seg->arrival_ns <= world->now_ns && !conn->end[r].dead) {
+	while ((seg = dir_head(dir)) != NULL && seg->arrival_ns <= world->head.now_ns && !conn->end[r].dead) {
 		SimSegment s = *seg;
 		dir_pop_segment(dir);
 		switch (s.kind) {
@@ -496,7 +496,7 @@ dir_deliver_event(void *ctx, uint64_t arg)
 				sim_world_cancel(world, conn->connect_timeout_event);
 				conn->connect_timeout_event = 0;
 				if (!conn->end[r].released) {
-					sim_trace(&world->trace, world->now_ns, node_name(conn, r),
+					sim_trace(&world->head.trace, world->head.now_ns, node_name(conn, r),
 					    "net.connected", TRACE_INT("conn", conn->id));
 					notify(conn, r, SIM_CONN_CONNECTED);
 				}
@@ -507,7 +507,7 @@ dir_deliver_event(void *ctx, uint64_t arg)
 			from_off = dir->delivered_off;
 			conn->end[r].eof = true;
 			if (!conn->end[r].released) {
-				sim_trace(&world->trace, world->now_ns, node_name(conn, r), "net.eof",
+				sim_trace(&world->head.trace, world->head.now_ns, node_name(conn, r), "net.eof",
 				    TRACE_INT("conn", conn->id));
 				notify(conn, r, SIM_CONN_EOF);
 			}
@@ -592,7 +592,7 @@ sim_net_connect(SimNode *from, SimNode *to, uint16_t port, SimConnFn fn, void *c
 	    TRACE_INT("port", port));
 	dir_add_segment(conn, 0, 0, SEG_SYN);
 	if (link->config.connect_timeout_ns > 0)
-		conn->connect_timeout_event = sim_world_at(world, world->now_ns + link->config.connect_timeout_ns,
+		conn->connect_timeout_event = sim_world_at(world, world->head.now_ns + link->config.connect_timeout_ns,
 		    connect_timeout_event, world, conn_arg(conn, 0));
 	return &conn->end[0];
 }
@@ -693,7 +693,7 @@ sim_end_consume(SimEnd *end, size_t len)
 	if (len > 0 && writer->want_writable && writer->writable_event == 0 && !writer->released &&
 	    room(conn, dir) >= conn->window_bytes / 2)
 		writer->writable_event =
-		    sim_world_at(conn->world, conn->world->now_ns, writable_event, conn->world, conn_arg(conn, w));
+		    sim_world_at(conn->world, conn->world->head.now_ns, writable_event, conn->world, conn_arg(conn, w));
 }
 
 size_t
@@ -716,7 +716,7 @@ sim_end_close(SimEnd *end)
 		sim_end_reset(end); /* closing a connect in progress aborts it */
 		return;
 	}
-	sim_trace(&conn->world->trace, conn->world->now_ns, node_name(conn, s), "net.close",
+	sim_trace(&conn->world->head.trace, conn->world->head.now_ns, node_name(conn, s), "net.close",
 	    TRACE_INT("conn", conn->id));
 	end->released = true;
 	end->fn = NULL;
@@ -737,7 +737,7 @@ sim_end_reset(SimEnd *end)
 	ASSERT(!end->released);
 	SimConn *conn = end->conn;
 	int s = end->side;
-	sim_trace(&conn->world->trace, conn->world->now_ns, node_name(conn, s), "net.abort",
+	sim_trace(&conn->world->head.trace, conn->world->head.now_ns, node_name(conn, s), "net.abort",
 	    TRACE_INT("conn", conn->id));
 	end->released = true;
 	end->fn = NULL;
@@ -802,7 +802,7 @@ block_one_way(SimWorld *world, SimNode *from, SimNode *to)
 	if (link->blocked)
 		return;
 	link->blocked = true;
-	sim_trace(&world->trace, world->now_ns, sim_node_name(from), "net.partition",
+	sim_trace(&world->head.trace, world->head.now_ns, sim_node_name(from), "net.partition",
 	    TRACE_STR("to", sim_node_name(to)));
 }
 
@@ -813,7 +813,7 @@ heal_one_way(SimWorld *world, SimNode *from, SimNode *to)
 	if (!link->blocked)
 		return;
 	link->blocked = false;
-	sim_trace(&world->trace, world->now_ns, sim_node_name(from), "net.heal", TRACE_STR("to", sim_node_name(to)));
+	sim_trace(&world->head.trace, world->head.now_ns, sim_node_name(from), "net.heal", TRACE_STR("to", sim_node_name(to)));
 	for (guint k = 0; k < world->net.conns->len; k++) {
 		SimConn *conn = world->net.conns->pdata[k];
 		if (conn == NULL)
@@ -828,10 +828,10 @@ heal_one_way(SimWorld *world, SimNode *from, SimNode *to)
 				continue;
 			/* Held segments leave again now, in order. */
 			dir->held = false;
-			int64_t prev = world->now_ns;
+			int64_t prev = world->head.now_ns;
 			for (uint32_t i = 0; i < dir->seg_count; i++) {
 				SimSegment *seg = &dir->segs[dir->seg_head + i];
-				int64_t at = world->now_ns + link->config.latency_ns + jitter_draw(world, &link->config);
+				int64_t at = world->head.now_ns + link->config.latency_ns + jitter_draw(world, &link->config);
 				seg->arrival_ns = MAX(MAX(seg->arrival_ns, at), prev);
 				prev = seg->arrival_ns;
 			}

@@ -34,7 +34,7 @@ describe_run(void *ctx, char *buf, unsigned long cap)
 {
 	const SimWorld *world = ctx;
 	snprintf(buf, cap, "(seed=%" PRIu64 " t=%" PRId64 ".%09" PRId64 "s)", world->config.seed,
-	    world->now_ns / SIM_NS_PER_S, world->now_ns % SIM_NS_PER_S);
+	    world->head.now_ns / SIM_NS_PER_S, world->head.now_ns % SIM_NS_PER_S);
 }
 
 uint64_t
@@ -54,8 +54,8 @@ sim_world_create(const SimWorldConfig *config)
 	if (world->config.link.window_bytes == 0)
 		world->config.link.window_bytes = sim_link_config_default().window_bytes;
 	prng_seed(&world->tie_prng, sim_world_derive_seed(world, "ties"));
-	sim_queue_init(&world->queue, config->shuffle_ties ? &world->tie_prng : NULL);
-	sim_trace_init(&world->trace);
+	sim_queue_init(&world->head.queue, config->shuffle_ties ? &world->tie_prng : NULL);
+	sim_trace_init(&world->head.trace);
 	world->nodes = g_ptr_array_new();
 	sim_net_init(world);
 	assert_context_set(describe_run, world);
@@ -79,7 +79,7 @@ sim_world_destroy(SimWorld *world)
 	for (guint k = 0; k < world->nodes->len; k++)
 		node_free(world->nodes->pdata[k]);
 	g_ptr_array_free(world->nodes, TRUE);
-	sim_queue_deinit(&world->queue);
+	sim_queue_deinit(&world->head.queue);
 	assert_context_set(NULL, NULL);
 	g_free(world);
 	sim_tripwire_disarm();
@@ -89,18 +89,6 @@ uint64_t
 sim_world_seed(const SimWorld *world)
 {
 	return world->config.seed;
-}
-
-int64_t
-sim_world_now_ns(const SimWorld *world)
-{
-	return world->now_ns;
-}
-
-SimTrace *
-sim_world_trace(SimWorld *world)
-{
-	return &world->trace;
 }
 
 const SimWorldConfig *
@@ -115,18 +103,10 @@ sim_world_events_run(const SimWorld *world)
 	return world->events_run;
 }
 
-SimEventId
-sim_world_at(SimWorld *world, int64_t at_ns, SimEventFn fn, void *ctx, uint64_t arg)
-{
-	ASSERT(at_ns >= world->now_ns);
-	SimEvent event = { .at_ns = at_ns, .fn = fn, .ctx = ctx, .arg = arg, .tag = 0 };
-	return sim_queue_push(&world->queue, &event);
-}
-
 bool
 sim_world_cancel(SimWorld *world, SimEventId id)
 {
-	return sim_queue_cancel(&world->queue, id);
+	return sim_queue_cancel(&world->head.queue, id);
 }
 
 /* An owned event's tag: node index + 1 in the high half, incarnation low. */
@@ -154,19 +134,19 @@ sim_world_run(SimWorld *world, int64_t until_ns)
 			return SIM_RUN_STOPPED;
 		if (world->events_run >= world->config.event_limit)
 			return SIM_RUN_LIMIT;
-		int64_t next = sim_queue_peek_ns(&world->queue);
+		int64_t next = sim_queue_peek_ns(&world->head.queue);
 		if (next == INT64_MAX)
 			return SIM_RUN_IDLE;
 		if (next > until_ns) {
-			if (until_ns > world->now_ns)
-				world->now_ns = until_ns;
+			if (until_ns > world->head.now_ns)
+				world->head.now_ns = until_ns;
 			return SIM_RUN_UNTIL;
 		}
 		SimEvent event;
-		bool popped = sim_queue_pop(&world->queue, &event);
+		bool popped = sim_queue_pop(&world->head.queue, &event);
 		ASSERT(popped);
-		ASSERT(event.at_ns >= world->now_ns);
-		world->now_ns = event.at_ns;
+		ASSERT(event.at_ns >= world->head.now_ns);
+		world->head.now_ns = event.at_ns;
 		if (!tag_live(world, event.tag))
 			continue;
 		world->events_run++;
@@ -225,60 +205,6 @@ sim_world_node_at(SimWorld *world, uint32_t index)
 	return world->nodes->pdata[index];
 }
 
-const char *
-sim_node_name(const SimNode *node)
-{
-	return node->name;
-}
-
-size_t
-sim_node_name_len(const SimNode *node)
-{
-	return node->name_len;
-}
-
-uint32_t
-sim_node_index(const SimNode *node)
-{
-	return node->index;
-}
-
-SimWorld *
-sim_node_world(SimNode *node)
-{
-	return node->world;
-}
-
-bool
-sim_node_up(const SimNode *node)
-{
-	return node->up;
-}
-
-uint32_t
-sim_node_incarnation(const SimNode *node)
-{
-	return node->incarnation;
-}
-
-SimDisk *
-sim_node_disk(SimNode *node)
-{
-	return node->disk;
-}
-
-void *
-sim_node_ctx(SimNode *node)
-{
-	return node->ctx;
-}
-
-int64_t
-sim_node_clock_ns(const SimNode *node)
-{
-	return SIM_EPOCH_UNIX_NS + node->world->now_ns + node->clock_skew_ns;
-}
-
 void
 sim_node_clock_jump(SimNode *node, int64_t jump_ns)
 {
@@ -299,9 +225,9 @@ SimEventId
 sim_node_at(SimNode *node, int64_t at_ns, SimEventFn fn, void *ctx, uint64_t arg)
 {
 	ASSERT(node->up);
-	ASSERT(at_ns >= node->world->now_ns);
+	ASSERT(at_ns >= node->world->head.now_ns);
 	SimEvent event = { .at_ns = at_ns, .fn = fn, .ctx = ctx, .arg = arg, .tag = node_tag(node) };
-	return sim_queue_push(&node->world->queue, &event);
+	return sim_queue_push(&node->world->head.queue, &event);
 }
 
 void

@@ -23,6 +23,7 @@
 #include <stdbool.h>
 #include <stdint.h>
 
+#include "proto/assert.h"
 #include "proto/prng.h"
 #include "sim/queue.h"
 #include "sim/trace.h"
@@ -74,12 +75,50 @@ typedef enum SimRunStatus {
 /* A sensible default link: 100 us latency, no jitter, no segmentation. */
 SimLinkConfig sim_link_config_default(void);
 
+/* The head of every SimWorld (internal.h has the rest): what code reads
+ * for every event, so sim_world_now_ns, sim_world_trace and sim_world_at
+ * inline. Read it only through them. */
+typedef struct SimWorldHead {
+	int64_t now_ns;
+	SimQueue queue;
+	SimTrace trace;
+} SimWorldHead;
+
+/* A node. Defined here only so the one-line accessors below inline (a
+ * message calls them a dozen times); read and write it only through the
+ * functions of this header. */
+struct SimNode {
+	SimWorld *world;
+	char *name;
+	size_t name_len; /* strlen(name): the trace hashes it with every event */
+	uint32_t index;
+	uint32_t incarnation;
+	bool up;
+	int64_t clock_skew_ns;
+	const SimNodeOps *ops;
+	void *ctx;
+	SimDisk *disk;
+};
+
 SimWorld *sim_world_create(const SimWorldConfig *config);
 void sim_world_destroy(SimWorld *world);
 
 uint64_t sim_world_seed(const SimWorld *world);
-int64_t sim_world_now_ns(const SimWorld *world);
-SimTrace *sim_world_trace(SimWorld *world);
+
+static inline int64_t
+sim_world_now_ns(const SimWorld *world)
+{
+	/* A pointer to a struct, converted, points to its first member (C11
+	 * 6.7.2.1p15): the head. */
+	return ((const SimWorldHead *)(const void *)world)->now_ns;
+}
+
+static inline SimTrace *
+sim_world_trace(SimWorld *world)
+{
+	return &((SimWorldHead *)(void *)world)->trace;
+}
+
 const SimWorldConfig *sim_world_config(const SimWorld *world);
 uint64_t sim_world_events_run(const SimWorld *world);
 
@@ -87,7 +126,14 @@ uint64_t sim_world_events_run(const SimWorld *world);
 uint64_t sim_world_derive_seed(const SimWorld *world, const char *name);
 
 /* World-level events (timelines, faults): never dropped. */
-SimEventId sim_world_at(SimWorld *world, int64_t at_ns, SimEventFn fn, void *ctx, uint64_t arg);
+static inline SimEventId
+sim_world_at(SimWorld *world, int64_t at_ns, SimEventFn fn, void *ctx, uint64_t arg)
+{
+	SimWorldHead *head = (SimWorldHead *)(void *)world;
+	ASSERT(at_ns >= head->now_ns);
+	SimEvent event = { .at_ns = at_ns, .fn = fn, .ctx = ctx, .arg = arg, .tag = 0 };
+	return sim_queue_push(&head->queue, &event);
+}
 bool sim_world_cancel(SimWorld *world, SimEventId id);
 
 SimRunStatus sim_world_run(SimWorld *world, int64_t until_ns);
@@ -99,17 +145,61 @@ SimNode *sim_world_node(SimWorld *world, const char *name);
 uint32_t sim_world_node_count(const SimWorld *world);
 SimNode *sim_world_node_at(SimWorld *world, uint32_t index);
 
-const char *sim_node_name(const SimNode *node);
-size_t sim_node_name_len(const SimNode *node); /* strlen(sim_node_name(node)) */
-uint32_t sim_node_index(const SimNode *node);
-SimWorld *sim_node_world(SimNode *node);
-bool sim_node_up(const SimNode *node);
-uint32_t sim_node_incarnation(const SimNode *node);
-SimDisk *sim_node_disk(SimNode *node);
-void *sim_node_ctx(SimNode *node);
+static inline const char *
+sim_node_name(const SimNode *node)
+{
+	return node->name;
+}
+
+/* strlen(sim_node_name(node)) */
+static inline size_t
+sim_node_name_len(const SimNode *node)
+{
+	return node->name_len;
+}
+
+static inline uint32_t
+sim_node_index(const SimNode *node)
+{
+	return node->index;
+}
+
+static inline SimWorld *
+sim_node_world(SimNode *node)
+{
+	return node->world;
+}
+
+static inline bool
+sim_node_up(const SimNode *node)
+{
+	return node->up;
+}
+
+static inline uint32_t
+sim_node_incarnation(const SimNode *node)
+{
+	return node->incarnation;
+}
+
+static inline SimDisk *
+sim_node_disk(SimNode *node)
+{
+	return node->disk;
+}
+
+static inline void *
+sim_node_ctx(SimNode *node)
+{
+	return node->ctx;
+}
 
 /* The time this node's code sees: epoch + virtual time + skew. */
-int64_t sim_node_clock_ns(const SimNode *node);
+static inline int64_t
+sim_node_clock_ns(const SimNode *node)
+{
+	return SIM_EPOCH_UNIX_NS + sim_world_now_ns(node->world) + node->clock_skew_ns;
+}
 /* A clock-jump fault: the node's clock moves forward by jump_ns (>= 0). */
 void sim_node_clock_jump(SimNode *node, int64_t jump_ns);
 

@@ -441,7 +441,7 @@ trace_msg(SimClientNode *n, const ClientMsg *m)
 		f[k++] = TRACE_INT("stream_seq", (int64_t)meta.stream_seq);
 		f[k++] = TRACE_INT("consumer_seq", (int64_t)meta.consumer_seq);
 	}
-	sim_trace_emit_n(sim_world_trace(n->world), vnow(n), sim_node_name(n->node), sim_node_name_len(n->node),
+	sim_trace_emit_n(sim_world_trace(n->world), vnow(n), sim_node_name(n->node), sim_node_name_hash(n->node),
 	    SIM_CLIENT_MSG, sizeof(SIM_CLIENT_MSG) - 1, f, k);
 }
 

@@ -411,7 +411,7 @@ flush_readable(SimConn *conn, int d, uint64_t from_off)
 		dir->read_off = dir->delivered_off; /* nobody will read it */
 		return;
 	}
-	sim_trace_n(&conn->world->head.trace, conn->world->head.now_ns, node_name(conn, r), sim_node_name_len(conn->node[r]),
+	sim_trace_n(&conn->world->head.trace, conn->world->head.now_ns, node_name(conn, r), sim_node_name_hash(conn->node[r]),
 	    SIM_NET_RECV,
 	    TRACE_INT("conn", conn->id),
 	    TRACE_BYTES("data", dir->buf + (from_off - dir->base_off), dir->delivered_off - from_off));

@@ -41,8 +41,9 @@ sim_trace_set_listener(SimTrace *trace, SimTraceListener fn, void *ctx)
 	trace->listener_ctx = ctx;
 }
 
-/* The event's hash folds, word by word, its time, node, kind, then each
- * field's value: an integer as itself, a string as its length then its
+/* The event's hash folds, word by word, its time, the hash of its node's
+ * name (sim_trace_node_hash: the name folded as a string, from 0, once a
+ * node rather than once an event), kind, then each field's value: an integer as itself, a string as its length then its
  * bytes (length-prefixed, so no two different events fold alike), a byte
  * field as its length then the XXH3 of its content. Field keys are not
  * hashed: each event kind has fixed keys in the code, so they carry
@@ -126,10 +127,10 @@ chain(uint64_t fingerprint, uint64_t hash)
 
 /* bytes_hash[k] gets the XXH3 of byte field k: the listener may use it. */
 static uint64_t
-event_hash(const SimTraceEvent *event, size_t node_len, size_t kind_len, uint64_t *bytes_hash)
+event_hash(const SimTraceEvent *event, uint64_t node_hash, size_t kind_len, uint64_t *bytes_hash)
 {
 	uint64_t h = fold(0, (uint64_t)event->t_ns);
-	h = fold_bytes(h, event->node, node_len);
+	h = fold(h, node_hash);
 	h = fold_bytes(h, event->kind, kind_len);
 	for (size_t k = 0; k < event->field_count; k++) {
 		const SimTraceField *f = &event->fields[k];
@@ -189,11 +190,18 @@ sim_trace_emit(SimTrace *trace, int64_t t_ns, const char *node, const char *kind
     const SimTraceField *fields, size_t field_count)
 {
 	ASSERT(node != NULL && kind != NULL);
-	sim_trace_emit_n(trace, t_ns, node, strlen(node), kind, strlen(kind), fields, field_count);
+	sim_trace_emit_n(trace, t_ns, node, sim_trace_node_hash(node, strlen(node)), kind, strlen(kind), fields,
+	    field_count);
+}
+
+uint64_t
+sim_trace_node_hash(const char *node, size_t node_len)
+{
+	return fold_bytes(0, node, node_len);
 }
 
 void
-sim_trace_emit_n(SimTrace *trace, int64_t t_ns, const char *node, size_t node_len, const char *kind,
+sim_trace_emit_n(SimTrace *trace, int64_t t_ns, const char *node, uint64_t node_hash, const char *kind,
     size_t kind_len, const SimTraceField *fields, size_t field_count)
 {
 	ASSERT(node != NULL && kind != NULL);
@@ -208,7 +216,7 @@ sim_trace_emit_n(SimTrace *trace, int64_t t_ns, const char *node, size_t node_le
 		.field_count = field_count,
 		.bytes_hash = bytes_hash,
 	};
-	event.hash = event_hash(&event, node_len, kind_len, bytes_hash);
+	event.hash = event_hash(&event, node_hash, kind_len, bytes_hash);
 	event.fingerprint = chain(trace->fingerprint, event.hash);
 	trace->fingerprint = event.fingerprint;
 	trace->count++;

@@ -2,7 +2,8 @@
  * trace.h - the run's trace: every observable event, and its fingerprint.
  *
  * An event is (virtual time, node, kind, fields). Each event is hashed by
- * folding, a 64-bit word at a time, its time, node, kind and typed field
+ * folding, a 64-bit word at a time, its time, its node's name hash (the
+ * name length-prefixed and folded, once a node), kind and typed field
  * values (strings length-prefixed; byte fields as length + XXH3-64 of the
  * content; keys are fixed per kind in the code and not hashed), finished
  * with murmur3's fmix64. The run's fingerprint is the chain
@@ -83,9 +84,13 @@ void sim_trace_set_listener(SimTrace *trace, SimTraceListener fn, void *ctx);
 
 void sim_trace_emit(SimTrace *trace, int64_t t_ns, const char *node, const char *kind,
     const SimTraceField *fields, size_t field_count);
-/* The same, with node_len = strlen(node) and kind_len = strlen(kind) known
- * to the caller (the hashing needs them for every event). */
-void sim_trace_emit_n(SimTrace *trace, int64_t t_ns, const char *node, size_t node_len, const char *kind,
+/* What an event folds for its node: a hash of the name (its length, then
+ * its bytes), computed once a node by callers that emit many events. */
+uint64_t sim_trace_node_hash(const char *node, size_t node_len);
+/* The same as sim_trace_emit, with node_hash = sim_trace_node_hash(node,
+ * strlen(node)) and kind_len = strlen(kind) known to the caller (the
+ * hashing needs them for every event). */
+void sim_trace_emit_n(SimTrace *trace, int64_t t_ns, const char *node, uint64_t node_hash, const char *kind,
     size_t kind_len, const SimTraceField *fields, size_t field_count);
 
 /* One JSON line (no newline) for an event; the caller frees it with free(). */
@@ -101,13 +106,13 @@ void sim_trace_format_fingerprint(uint64_t fingerprint, char buf[17]);
 		    sizeof(trace_fields_) / sizeof(trace_fields_[0]));                  \
 	} while (0)
 
-/* sim_trace with the node's length known; the kind's is taken here, where
- * the compiler folds strlen of a literal. */
-#define sim_trace_n(trace, t_ns, node, node_len, kind, ...)                             \
+/* sim_trace with the node's hash known; the kind's length is taken here,
+ * where the compiler folds strlen of a literal. */
+#define sim_trace_n(trace, t_ns, node, node_hash, kind, ...)                            \
 	do {                                                                            \
 		const SimTraceField trace_fields_[] = { __VA_ARGS__ };                  \
 		const char *trace_kind_ = (kind);                                       \
-		sim_trace_emit_n((trace), (t_ns), (node), (node_len), trace_kind_,      \
+		sim_trace_emit_n((trace), (t_ns), (node), (node_hash), trace_kind_,     \
 		    __builtin_strlen(trace_kind_), trace_fields_,                       \
 		    sizeof(trace_fields_) / sizeof(trace_fields_[0]));                  \
 	} while (0)

@@ -90,7 +90,7 @@ typedef struct SimWorldHead {
 struct SimNode {
 	SimWorld *world;
 	char *name;
-	size_t name_len; /* strlen(name): the trace hashes it with every event */
+	uint64_t name_hash; /* sim_trace_node_hash of the name: every event folds it */
 	uint32_t index;
 	uint32_t incarnation;
 	bool up;
@@ -151,11 +151,11 @@ sim_node_name(const SimNode *node)
 	return node->name;
 }
 
-/* strlen(sim_node_name(node)) */
-static inline size_t
-sim_node_name_len(const SimNode *node)
+/* sim_trace_node_hash(name, strlen(name)), for sim_trace_n */
+static inline uint64_t
+sim_node_name_hash(const SimNode *node)
 {
-	return node->name_len;
+	return node->name_hash;
 }
 
 static inline uint32_t
@@ -215,6 +215,6 @@ void sim_node_restart(SimNode *node);
 
 #define sim_node_trace(node, kind, ...)                                                 \
 	sim_trace_n(sim_world_trace(sim_node_world(node)), sim_world_now_ns(sim_node_world(node)), \
-	    sim_node_name(node), sim_node_name_len(node), (kind), __VA_ARGS__)
+	    sim_node_name(node), sim_node_name_hash(node), (kind), __VA_ARGS__)
 
 #endif

@@ -442,7 +442,7 @@ trace_msg(SimClientNode *n, const ClientMsg *m)
 		f[k++] = TRACE_INT("consumer_seq", (int64_t)meta.consumer_seq);
 	}
 	sim_trace_emit_n(sim_world_trace(n->world), vnow(n), sim_node_name(n->node), sim_node_name_hash(n->node),
-	    SIM_CLIENT_MSG, sizeof(SIM_CLIENT_MSG) - 1, f, k);
+	    SIM_CLIENT_MSG, sim_trace_name_hash(SIM_CLIENT_MSG, sizeof(SIM_CLIENT_MSG) - 1), f, k);
 }
 
 static void

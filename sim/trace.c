@@ -41,9 +41,10 @@ sim_trace_set_listener(SimTrace *trace, SimTraceListener fn, void *ctx)
 	trace->listener_ctx = ctx;
 }
 
-/* The event's hash folds, word by word, its time, the hash of its node's
- * name (sim_trace_node_hash: the name folded as a string, from 0, once a
- * node rather than once an event), kind, then each field's value: an integer as itself, a string as its length then its
+/* The event's hash folds, word by word, its time, the hashes of its node's
+ * name and of its kind (sim_trace_name_hash: the name folded as a string,
+ * from 0; a node keeps its own, a literal kind's is computed by the
+ * compiler), then each field's value: an integer as itself, a string as its length then its
  * bytes (length-prefixed, so no two different events fold alike), a byte
  * field as its length then the XXH3 of its content. Field keys are not
  * hashed: each event kind has fixed keys in the code, so they carry
@@ -52,58 +53,21 @@ sim_trace_set_listener(SimTrace *trace, SimTraceListener fn, void *ctx)
  * Folding a word is a bijection of the state for a fixed word and of the
  * word for a fixed state (xor, multiply by an odd constant, xor-shift), so
  * two events that differ in one word always fold differently; the result
- * goes through the murmur3 finaliser. A string's bytes are read as 64-bit
- * little-endian words, the last one overlapping the one before it (its
- * bytes are fixed by the length and the words before), or, under 8 bytes,
- * as XXH3 reads its short inputs - never a byte outside the string. This
- * costs a fraction of serialising the event and hashing the buffer. */
-#define FOLD_PRIME UINT64_C(0x9e3779b97f4a7c15)
-
-static inline uint64_t
-read64(const char *p)
-{
-	uint64_t v;
-	memcpy(&v, p, sizeof(v));
-	return XXH_readLE64(&v);
-}
-
-static inline uint64_t
-read32(const char *p)
-{
-	uint32_t v;
-	memcpy(&v, p, sizeof(v));
-	return XXH_readLE32(&v);
-}
-
+ * goes through the murmur3 finaliser. A string is folded by
+ * sim_trace_fold_bytes (trace.h): its length, then its bytes a word at a
+ * time, never a byte outside it. This costs a fraction of serialising the
+ * event and hashing the buffer. */
 static inline uint64_t
 fold(uint64_t h, uint64_t word)
 {
-	h = (h ^ word) * FOLD_PRIME;
-	return h ^ (h >> 32);
+	return sim_trace_fold(h, word);
 }
 
-static inline uint64_t
-fold_bytes(uint64_t h, const char *s, size_t len)
-{
-	h = fold(h, len);
-	if (len >= 8) {
-		size_t k = 0;
-		for (; k + 8 < len; k += 8)
-			h = fold(h, read64(s + k));
-		return fold(h, read64(s + len - 8));
-	}
-	if (len >= 4)
-		return fold(h, read32(s) | (read32(s + len - 4) << 32));
-	if (len > 0)
-		return fold(h, ((uint64_t)(uint8_t)s[0] << 16) | ((uint64_t)(uint8_t)s[len >> 1] << 24) |
-		    (uint64_t)(uint8_t)s[len - 1]);
-	return h;
-}
-
+/* An empty string (most replies) needs no strlen. */
 static inline uint64_t
 fold_str(uint64_t h, const char *s)
 {
-	return fold_bytes(h, s, strlen(s));
+	return sim_trace_fold_bytes(h, s, s[0] == '\0' ? 0 : strlen(s));
 }
 
 /* murmur3's fmix64 */
@@ -127,11 +91,11 @@ chain(uint64_t fingerprint, uint64_t hash)
 
 /* bytes_hash[k] gets the XXH3 of byte field k: the listener may use it. */
 static uint64_t
-event_hash(const SimTraceEvent *event, uint64_t node_hash, size_t kind_len, uint64_t *bytes_hash)
+event_hash(const SimTraceEvent *event, uint64_t node_hash, uint64_t kind_hash, uint64_t *bytes_hash)
 {
 	uint64_t h = fold(0, (uint64_t)event->t_ns);
 	h = fold(h, node_hash);
-	h = fold_bytes(h, event->kind, kind_len);
+	h = fold(h, kind_hash);
 	for (size_t k = 0; k < event->field_count; k++) {
 		const SimTraceField *f = &event->fields[k];
 		switch (f->type) {
@@ -190,19 +154,13 @@ sim_trace_emit(SimTrace *trace, int64_t t_ns, const char *node, const char *kind
     const SimTraceField *fields, size_t field_count)
 {
 	ASSERT(node != NULL && kind != NULL);
-	sim_trace_emit_n(trace, t_ns, node, sim_trace_node_hash(node, strlen(node)), kind, strlen(kind), fields,
-	    field_count);
-}
-
-uint64_t
-sim_trace_node_hash(const char *node, size_t node_len)
-{
-	return fold_bytes(0, node, node_len);
+	sim_trace_emit_n(trace, t_ns, node, sim_trace_name_hash(node, strlen(node)), kind,
+	    sim_trace_name_hash(kind, strlen(kind)), fields, field_count);
 }
 
 void
 sim_trace_emit_n(SimTrace *trace, int64_t t_ns, const char *node, uint64_t node_hash, const char *kind,
-    size_t kind_len, const SimTraceField *fields, size_t field_count)
+    uint64_t kind_hash, const SimTraceField *fields, size_t field_count)
 {
 	ASSERT(node != NULL && kind != NULL);
 	ASSERT(field_count <= SIM_TRACE_FIELDS_MAX);
@@ -216,7 +174,7 @@ sim_trace_emit_n(SimTrace *trace, int64_t t_ns, const char *node, uint64_t node_
 		.field_count = field_count,
 		.bytes_hash = bytes_hash,
 	};
-	event.hash = event_hash(&event, node_hash, kind_len, bytes_hash);
+	event.hash = event_hash(&event, node_hash, kind_hash, bytes_hash);
 	event.fingerprint = chain(trace->fingerprint, event.hash);
 	trace->fingerprint = event.fingerprint;
 	trace->count++;

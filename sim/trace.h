@@ -2,8 +2,9 @@
  * trace.h - the run's trace: every observable event, and its fingerprint.
  *
  * An event is (virtual time, node, kind, fields). Each event is hashed by
- * folding, a 64-bit word at a time, its time, its node's name hash (the
- * name length-prefixed and folded, once a node), kind and typed field
+ * folding, a 64-bit word at a time, its time, the hashes of its node's
+ * name and of its kind (each name length-prefixed and folded from 0:
+ * sim_trace_name_hash), and typed field
  * values (strings length-prefixed; byte fields as length + XXH3-64 of the
  * content; keys are fixed per kind in the code and not hashed), finished
  * with murmur3's fmix64. The run's fingerprint is the chain
@@ -25,6 +26,7 @@
 #include <stddef.h>
 #include <stdint.h>
 #include <stdio.h>
+#include <string.h>
 
 typedef enum SimTraceType {
 	SIM_TRACE_INT = 1,
@@ -44,6 +46,71 @@ typedef struct SimTraceField {
 #define TRACE_STR(k, v) ((SimTraceField){ .key = (k), .type = SIM_TRACE_STR, .s = (v) })
 #define TRACE_BYTES(k, p, n) \
 	((SimTraceField){ .key = (k), .type = SIM_TRACE_BYTES, .s = (const char *)(p), .len = (n) })
+
+/* The fold of trace.c (see there): a bijection of h for a fixed word and of
+ * the word for a fixed h. Here so that sim_trace_name_hash inlines. */
+#define SIM_TRACE_FOLD_PRIME UINT64_C(0x9e3779b97f4a7c15)
+
+static inline uint64_t
+sim_trace_fold(uint64_t h, uint64_t word)
+{
+	h = (h ^ word) * SIM_TRACE_FOLD_PRIME;
+	return h ^ (h >> 32);
+}
+
+static inline uint64_t
+sim_trace_read_le64(const char *p)
+{
+	uint64_t v;
+	memcpy(&v, p, sizeof(v));
+#if defined(__BYTE_ORDER__) && __BYTE_ORDER__ == __ORDER_BIG_ENDIAN__
+	v = __builtin_bswap64(v);
+#endif
+	return v;
+}
+
+static inline uint64_t
+sim_trace_read_le32(const char *p)
+{
+	uint32_t v;
+	memcpy(&v, p, sizeof(v));
+#if defined(__BYTE_ORDER__) && __BYTE_ORDER__ == __ORDER_BIG_ENDIAN__
+	v = __builtin_bswap32(v);
+#endif
+	return v;
+}
+
+/* Folds a string into h: its length, then its bytes as 64-bit
+ * little-endian words, the last one overlapping the one before it (its
+ * bytes are fixed by the length and the words before), or, under 8 bytes,
+ * as XXH3 reads its short inputs - never a byte outside the string. */
+static inline uint64_t
+sim_trace_fold_bytes(uint64_t h, const char *s, size_t len)
+{
+	h = sim_trace_fold(h, len);
+	if (len >= 8) {
+		size_t k = 0;
+		for (; k + 8 < len; k += 8)
+			h = sim_trace_fold(h, sim_trace_read_le64(s + k));
+		return sim_trace_fold(h, sim_trace_read_le64(s + len - 8));
+	}
+	if (len >= 4)
+		return sim_trace_fold(h, sim_trace_read_le32(s) | (sim_trace_read_le32(s + len - 4) << 32));
+	if (len > 0)
+		return sim_trace_fold(h, ((uint64_t)(uint8_t)s[0] << 16) | ((uint64_t)(uint8_t)s[len >> 1] << 24) |
+		    (uint64_t)(uint8_t)s[len - 1]);
+	return h;
+}
+
+/* What an event folds for its node and for its kind: the name folded as
+ * a string, from 0. Inline, so that for a literal (or a const array the
+ * caller's file defines) the compiler computes it; callers that emit many
+ * events for one node keep its hash. */
+static inline uint64_t
+sim_trace_name_hash(const char *name, size_t len)
+{
+	return sim_trace_fold_bytes(0, name, len);
+}
 
 /* The most fields an event has. */
 #define SIM_TRACE_FIELDS_MAX 16
@@ -84,14 +151,11 @@ void sim_trace_set_listener(SimTrace *trace, SimTraceListener fn, void *ctx);
 
 void sim_trace_emit(SimTrace *trace, int64_t t_ns, const char *node, const char *kind,
     const SimTraceField *fields, size_t field_count);
-/* What an event folds for its node: a hash of the name (its length, then
- * its bytes), computed once a node by callers that emit many events. */
-uint64_t sim_trace_node_hash(const char *node, size_t node_len);
-/* The same as sim_trace_emit, with node_hash = sim_trace_node_hash(node,
- * strlen(node)) and kind_len = strlen(kind) known to the caller (the
- * hashing needs them for every event). */
+/* The same as sim_trace_emit, with node_hash = sim_trace_name_hash(node,
+ * strlen(node)) and kind_hash = sim_trace_name_hash(kind, strlen(kind))
+ * known to the caller (the hashing needs them for every event). */
 void sim_trace_emit_n(SimTrace *trace, int64_t t_ns, const char *node, uint64_t node_hash, const char *kind,
-    size_t kind_len, const SimTraceField *fields, size_t field_count);
+    uint64_t kind_hash, const SimTraceField *fields, size_t field_count);
 
 /* One JSON line (no newline) for an event; the caller frees it with free(). */
 char *sim_trace_event_json(const SimTraceEvent *event);
@@ -106,14 +170,15 @@ void sim_trace_format_fingerprint(uint64_t fingerprint, char buf[17]);
 		    sizeof(trace_fields_) / sizeof(trace_fields_[0]));                  \
 	} while (0)
 
-/* sim_trace with the node's hash known; the kind's length is taken here,
- * where the compiler folds strlen of a literal. */
+/* sim_trace with the node's hash known; the kind's is taken here, where
+ * the compiler computes it for a literal. */
 #define sim_trace_n(trace, t_ns, node, node_hash, kind, ...)                            \
 	do {                                                                            \
 		const SimTraceField trace_fields_[] = { __VA_ARGS__ };                  \
 		const char *trace_kind_ = (kind);                                       \
 		sim_trace_emit_n((trace), (t_ns), (node), (node_hash), trace_kind_,     \
-		    __builtin_strlen(trace_kind_), trace_fields_,                       \
+		    sim_trace_name_hash(trace_kind_, __builtin_strlen(trace_kind_)),    \
+		    trace_fields_,                                                      \
 		    sizeof(trace_fields_) / sizeof(trace_fields_[0]));                  \
 	} while (0)
 

@@ -168,7 +168,7 @@ sim_node_create(SimWorld *world, const char *name, const SimNodeOps *ops, void *
 	SimNode *node = g_new0(SimNode, 1);
 	node->world = world;
 	node->name = g_strdup(name);
-	node->name_hash = sim_trace_node_hash(name, strlen(name));
+	node->name_hash = sim_trace_name_hash(name, strlen(name));
 	node->index = world->nodes->len;
 	node->up = true;
 	node->ops = ops;

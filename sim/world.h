@@ -90,7 +90,7 @@ typedef struct SimWorldHead {
 struct SimNode {
 	SimWorld *world;
 	char *name;
-	uint64_t name_hash; /* sim_trace_node_hash of the name: every event folds it */
+	uint64_t name_hash; /* sim_trace_name_hash of the name: every event folds it */
 	uint32_t index;
 	uint32_t incarnation;
 	bool up;
@@ -151,7 +151,7 @@ sim_node_name(const SimNode *node)
 	return node->name;
 }
 
-/* sim_trace_node_hash(name, strlen(name)), for sim_trace_n */
+/* sim_trace_name_hash(name, strlen(name)), for sim_trace_n */
 static inline uint64_t
 sim_node_name_hash(const SimNode *node)
 {

@@ -101,8 +101,8 @@ test_emit_with_lengths(void)
 	sim_trace_init(&c);
 	const SimTraceField f[] = { TRACE_INT("x", 7), TRACE_STR("s", "subject.one") };
 	sim_trace_emit(&a, 3, "node-1", "some.kind", f, 2);
-	sim_trace_emit_n(&b, 3, "node-1", sim_trace_node_hash("node-1", 6), "some.kind", 9, f, 2);
-	sim_trace_n(&c, 3, "node-1", sim_trace_node_hash("node-1", 6), "some.kind", TRACE_INT("x", 7), TRACE_STR("s", "subject.one"));
+	sim_trace_emit_n(&b, 3, "node-1", sim_trace_name_hash("node-1", 6), "some.kind", sim_trace_name_hash("some.kind", 9), f, 2);
+	sim_trace_n(&c, 3, "node-1", sim_trace_name_hash("node-1", 6), "some.kind", TRACE_INT("x", 7), TRACE_STR("s", "subject.one"));
 	g_assert_cmpuint(a.fingerprint, ==, b.fingerprint);
 	g_assert_cmpuint(a.fingerprint, ==, c.fingerprint);
 }

@@ -13,12 +13,6 @@
 
 #include "proto/assert.h"
 
-struct SimQueueEntry {
-	int64_t at_ns;
-	uint64_t order;
-	uint32_t slot;
-};
-
 struct SimQueueSlot {
 	SimEvent event;
 	uint64_t seq;
@@ -228,10 +222,4 @@ sim_queue_pop(SimQueue *queue, SimEvent *out)
 	heap_remove_root(queue);
 	slot_free(queue, slot);
 	return true;
-}
-
-int64_t
-sim_queue_peek_ns(const SimQueue *queue)
-{
-	return queue->heap_count ? queue->heap[0].at_ns : INT64_MAX;
 }

@@ -31,7 +31,15 @@ typedef struct SimEvent {
 } SimEvent;
 
 typedef struct SimQueueSlot SimQueueSlot;
-typedef struct SimQueueEntry SimQueueEntry;
+
+/* A heap entry: the sort key inline (sifting touches only the heap), and
+ * the slot holding the payload. Here so that sim_queue_peek_ns inlines;
+ * only queue.c touches it otherwise. */
+typedef struct SimQueueEntry {
+	int64_t at_ns;
+	uint64_t order;
+	uint32_t slot;
+} SimQueueEntry;
 
 typedef struct SimQueue {
 	SimQueueEntry *heap;
@@ -57,7 +65,11 @@ bool sim_queue_cancel(SimQueue *queue, SimEventId id);
 bool sim_queue_pop(SimQueue *queue, SimEvent *out);
 
 /* Time of the earliest event, or INT64_MAX when empty. */
-int64_t sim_queue_peek_ns(const SimQueue *queue);
+static inline int64_t
+sim_queue_peek_ns(const SimQueue *queue)
+{
+	return queue->heap_count ? queue->heap[0].at_ns : INT64_MAX;
+}
 
 static inline uint32_t
 sim_queue_count(const SimQueue *queue)

@@ -23,7 +23,13 @@ struct SimBrokerNode {
 	uint16_t port;
 	Broker *broker;
 	SimListener *listener;
-	GPtrArray *dirty; /* NodeConn* to flush */
+	/* NodeConn* to flush, flushed from the end: a plain array (a push and
+	 * a pop a message, cheaper than GPtrArray's calls), kept in the order
+	 * GPtrArray kept it (removal moves the last into the hole, like
+	 * g_ptr_array_remove_fast), since the flush order shows in the trace */
+	NodeConn **dirty;
+	uint32_t dirty_count;
+	uint32_t dirty_capacity;
 	SimEventId timer;
 	int64_t timer_at;
 	NodeConn *conns; /* every live NodeConn, for the crash path */
@@ -36,6 +42,28 @@ struct NodeConn {
 	bool dirty;
 	NodeConn *prev, *next;
 };
+
+static void
+dirty_push(SimBrokerNode *bn, NodeConn *nc)
+{
+	if (bn->dirty_count == bn->dirty_capacity) {
+		ASSERT(bn->dirty_capacity < UINT32_MAX / 2);
+		bn->dirty_capacity = bn->dirty_capacity ? bn->dirty_capacity * 2 : 16;
+		bn->dirty = g_renew(NodeConn *, bn->dirty, bn->dirty_capacity);
+	}
+	bn->dirty[bn->dirty_count++] = nc;
+}
+
+/* Removes the first occurrence of nc, if any, moving the last into its place. */
+static void
+dirty_remove(SimBrokerNode *bn, NodeConn *nc)
+{
+	for (uint32_t k = 0; k < bn->dirty_count; k++)
+		if (bn->dirty[k] == nc) {
+			bn->dirty[k] = bn->dirty[--bn->dirty_count];
+			return;
+		}
+}
 
 static int64_t
 now_of(SimBrokerNode *bn)
@@ -51,7 +79,7 @@ conn_wake(void *ctx, BrokerConn *bc)
 	if (nc == NULL || nc->dirty)
 		return;
 	nc->dirty = true;
-	g_ptr_array_add(bn->dirty, nc);
+	dirty_push(bn, nc);
 }
 
 static void
@@ -72,7 +100,7 @@ nc_unlink_free(NodeConn *nc)
 		bn->conns = nc->next;
 	if (nc->next != NULL)
 		nc->next->prev = nc->prev;
-	g_ptr_array_remove_fast(bn->dirty, nc);
+	dirty_remove(bn, nc);
 	g_free(nc);
 }
 
@@ -121,8 +149,8 @@ settle(SimBrokerNode *bn)
 {
 	if (bn->broker == NULL)
 		return;
-	while (bn->dirty->len > 0) {
-		NodeConn *nc = g_ptr_array_steal_index(bn->dirty, bn->dirty->len - 1);
+	while (bn->dirty_count > 0) {
+		NodeConn *nc = bn->dirty[--bn->dirty_count];
 		nc->dirty = false;
 		nc_flush(nc);
 	}
@@ -247,7 +275,7 @@ forget_conns(SimBrokerNode *bn)
 		broker_conn_set_user(nc->bc, NULL);
 		g_free(nc);
 	}
-	g_ptr_array_set_size(bn->dirty, 0);
+	bn->dirty_count = 0;
 }
 
 static void
@@ -278,7 +306,6 @@ sim_broker_node_create(SimWorld *world, const char *name, const BrokerConfig *co
 	/* warnings too (a corrupt record found at start-up is one): traced */
 	if (bn->config.log_level < BROKER_LOG_WARN)
 		bn->config.log_level = BROKER_LOG_WARN;
-	bn->dirty = g_ptr_array_new();
 	sim_node_create(world, name, &node_ops, bn);
 	return bn;
 }
@@ -293,7 +320,7 @@ sim_broker_node_destroy(SimBrokerNode *bn)
 		broker_destroy(bn->broker);
 	}
 	sim_world_cancel(bn->world, bn->timer);
-	g_ptr_array_free(bn->dirty, TRUE);
+	g_free(bn->dirty);
 	g_free(bn);
 }
 

@@ -144,8 +144,10 @@ typedef struct Run {
 	GHashTable *interned;  /* subject strings, owned */
 	const char *last_interned; /* the latest intern() answer: subjects come in runs */
 	GString *payload;      /* publish_one's scratch */
-	/* In front of client_by_node_name: a direct-mapped cache by the same
-	 * pointer (the answer is the table's; the slot only decides speed). */
+	/* In front of client_by_node_name: a small open-addressing cache by
+	 * the same pointer, probed linearly from the pointer's home slot (the
+	 * answer is the table's; where it sits only decides speed). Two
+	 * clients' names sharing a home slot no longer evict each other. */
 	struct {
 		const char *node;
 		RunClient *rc;
@@ -425,8 +427,21 @@ listener(void *ctx, const SimTraceEvent *ev)
 	bool is_msg = kind == SIM_CLIENT_MSG, is_pub = kind == SIM_CLIENT_PUB;
 	if (is_msg || is_pub || strncmp(kind, "client.", 7) == 0) {
 		/* by the node's name pointer first (looked up, never walked) */
-		size_t slot = ((uintptr_t)ev->node >> 4) % G_N_ELEMENTS(run->node_cache);
-		RunClient *rc = run->node_cache[slot].node == ev->node ? run->node_cache[slot].rc : NULL;
+		const size_t cache_size = G_N_ELEMENTS(run->node_cache);
+		size_t slot = ((uintptr_t)ev->node >> 4) % cache_size;
+		RunClient *rc = NULL;
+		for (size_t probe = 0; probe < cache_size; probe++) {
+			size_t i = (slot + probe) % cache_size;
+			if (run->node_cache[i].node == ev->node) {
+				rc = run->node_cache[i].rc;
+				slot = i;
+				break;
+			}
+			if (run->node_cache[i].node == NULL) {
+				slot = i; /* where it goes when found */
+				break;
+			}
+		}
 		if (rc == NULL)
 			rc = g_hash_table_lookup(run->client_by_node_name, ev->node);
 		if (rc == NULL) {

@@ -127,12 +127,13 @@ uint64_t sim_world_derive_seed(const SimWorld *world, const char *name);
 
 /* World-level events (timelines, faults): never dropped. */
 static inline SimEventId
-sim_world_at(SimWorld *world, int64_t at_ns, SimEventFn fn, void *ctx, uint64_t arg)
+sim_world_at(SimWorld *w, int64_t at_ns, SimEventFn fn, void *ctx, uint64_t arg)
 {
-	SimWorldHead *head = (SimWorldHead *)(void *)world;
-	ASSERT(at_ns >= head->now_ns);
+	/* named so that a failed assertion reads as it always did */
+	SimWorldHead *world = (SimWorldHead *)(void *)w;
+	ASSERT(at_ns >= world->now_ns);
 	SimEvent event = { .at_ns = at_ns, .fn = fn, .ctx = ctx, .arg = arg, .tag = 0 };
-	return sim_queue_push(&head->queue, &event);
+	return sim_queue_push(&world->queue, &event);
 }
 bool sim_world_cancel(SimWorld *world, SimEventId id);
 

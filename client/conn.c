@@ -127,6 +127,14 @@ timer_cmp(gconstpointer a, gconstpointer b, gpointer unused)
 	return 0;
 }
 
+/* After every change of conn->timers. */
+static void
+timers_changed(ClientConn *conn)
+{
+	GTreeNode *first = g_tree_node_first(conn->timers);
+	conn->timer_first = first != NULL ? g_tree_node_key(first) : NULL;
+}
+
 void
 client_timer_arm(ClientConn *conn, ClientTimer *t, int64_t at_ns)
 {
@@ -137,6 +145,7 @@ client_timer_arm(ClientConn *conn, ClientTimer *t, int64_t at_ns)
 	t->seq = ++conn->timer_seq;
 	t->armed = true;
 	g_tree_insert(conn->timers, t, t);
+	timers_changed(conn);
 }
 
 void
@@ -147,6 +156,7 @@ client_timer_cancel(ClientConn *conn, ClientTimer *t)
 	bool removed = g_tree_remove(conn->timers, t);
 	ASSERT(removed);
 	t->armed = false;
+	timers_changed(conn);
 }
 
 int64_t
@@ -154,11 +164,7 @@ client_conn_next_deadline_ns(const ClientConn *conn)
 {
 	if (conn == NULL)
 		return INT64_MAX;
-	GTreeNode *first = g_tree_node_first(conn->timers);
-	if (first == NULL)
-		return INT64_MAX;
-	const ClientTimer *t = g_tree_node_key(first);
-	return t->at_ns;
+	return conn->timer_first != NULL ? conn->timer_first->at_ns : INT64_MAX;
 }
 
 void
@@ -167,14 +173,12 @@ client_conn_on_timeout(ClientConn *conn, int64_t now_ns)
 	if (conn == NULL)
 		return;
 	for (int k = 0; k < TIMER_FIRES_PER_CALL_MAX; k++) {
-		GTreeNode *first = g_tree_node_first(conn->timers);
-		if (first == NULL)
-			break;
-		ClientTimer *t = (ClientTimer *)g_tree_node_key(first);
-		if (t->at_ns > now_ns)
+		ClientTimer *t = (ClientTimer *)conn->timer_first;
+		if (t == NULL || t->at_ns > now_ns)
 			break;
 		g_tree_remove(conn->timers, t);
 		t->armed = false;
+		timers_changed(conn);
 		t->fire(conn, t, now_ns);
 	}
 }

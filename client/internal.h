@@ -162,6 +162,9 @@ struct ClientConn {
 	GHashTable *requests; /* token -> ClientRequest* (owned) */
 
 	GTree *timers; /* ClientTimer* ordered by (at_ns, seq), value unused */
+	/* timers' first, or NULL: kept after every change of timers (a handful
+	 * a connection), read on every call of next_deadline_ns (one an event) */
+	const ClientTimer *timer_first;
 	uint64_t timer_seq;
 
 	uint64_t next_fetch_id;

@@ -259,6 +259,48 @@ int64_t scenario_end_ns(const Scenario *scn);
 /* Formats a duration the way the language writes it ("1.5s", "250ms"). */
 char *scenario_format_duration(int64_t ns);
 
+/* Whether virtual time t satisfies an expectation's `at`/`before`/
+ * `after`/`between` clause (any time when it has none). */
+static inline bool
+scn_expect_time_ok(const ScnExpect *e, int64_t t)
+{
+	switch (e->when) {
+	case SCN_WHEN_ANY: return true;
+	case SCN_WHEN_AT: return t == e->t1_ns;
+	case SCN_WHEN_BEFORE: return t < e->t1_ns;
+	case SCN_WHEN_AFTER: return t > e->t1_ns;
+	case SCN_WHEN_BETWEEN: return t >= e->t1_ns && t <= e->t2_ns;
+	}
+	return false;
+}
+
+/* Whether `a op b` holds. */
+static inline bool
+scn_op_holds(ScnOp op, double a, double b)
+{
+	switch (op) {
+	case SCN_OP_EQ: return a == b;
+	case SCN_OP_NE: return a != b;
+	case SCN_OP_LT: return a < b;
+	case SCN_OP_LE: return a <= b;
+	case SCN_OP_GT: return a > b;
+	case SCN_OP_GE: return a >= b;
+	}
+	return false;
+}
+
+/* The operator as the language writes it ("<=", ...). */
+const char *scn_op_str(ScnOp op);
+
+/* The value at a dotted path ("streams.0.state.messages": object keys and
+ * array indexes) under root, or NULL; borrowed from root. */
+json_t *scn_json_path(json_t *root, const char *path);
+
+/* Compares a JSON value with an expectation's `op value` (as a number when
+ * both are numbers, else as text); NULL when it holds, else what was found
+ * ("PATH is GOT"), to be freed. */
+char *scn_expect_value_check(const ScnExpect *e, json_t *v);
+
 #define SCENARIO_ERROR (scenario_error_quark())
 GQuark scenario_error_quark(void);
 

@@ -814,57 +814,6 @@ scn_js_handles_expect(ScnExpectKind kind)
 	return kind >= SCN_EXP_JS_GETS_SEQ && kind <= SCN_EXP_BROKER_LOG;
 }
 
-static bool
-time_ok(const ScnExpect *e, int64_t t)
-{
-	switch (e->when) {
-	case SCN_WHEN_ANY: return true;
-	case SCN_WHEN_AT: return t == e->t1_ns;
-	case SCN_WHEN_BEFORE: return t < e->t1_ns;
-	case SCN_WHEN_AFTER: return t > e->t1_ns;
-	case SCN_WHEN_BETWEEN: return t >= e->t1_ns && t <= e->t2_ns;
-	}
-	return false;
-}
-
-static bool
-compare(ScnOp op, double a, double b)
-{
-	switch (op) {
-	case SCN_OP_EQ: return a == b;
-	case SCN_OP_NE: return a != b;
-	case SCN_OP_LT: return a < b;
-	case SCN_OP_LE: return a <= b;
-	case SCN_OP_GT: return a > b;
-	case SCN_OP_GE: return a >= b;
-	}
-	return false;
-}
-
-static const char *
-op_str(ScnOp op)
-{
-	static const char *const names[] = { "?", "==", "!=", "<", "<=", ">", ">=" };
-	return names[op];
-}
-
-static json_t *
-json_path(json_t *root, const char *path)
-{
-	char **parts = g_strsplit(path, ".", -1);
-	json_t *cur = root;
-	for (int k = 0; parts[k] != NULL && cur != NULL; k++) {
-		char *end;
-		guint64 index = g_ascii_strtoull(parts[k], &end, 10);
-		if (json_is_array(cur) && *end == '\0' && end != parts[k])
-			cur = json_array_get(cur, (size_t)index);
-		else
-			cur = json_is_object(cur) ? json_object_get(cur, parts[k]) : NULL;
-	}
-	g_strfreev(parts);
-	return cur;
-}
-
 /* The stream's (or consumer's) entry of /jsz with every detail; NULL with
  * *problem when it is not there. Returns a new reference. */
 static json_t *
@@ -917,24 +866,8 @@ info_check(ScnJs *js, const ScnExpect *e)
 	json_t *entry = jsz_entry(js, e, &problem);
 	if (entry == NULL)
 		return problem;
-	json_t *v = json_path(entry, e->path);
-	if (v == NULL) {
-		problem = g_strdup_printf("it has no %s", e->path);
-	} else if (e->value_is_number && json_is_number(v)) {
-		double got = json_number_value(v);
-		if (!compare(e->op, got, e->number))
-			problem = g_strdup_printf("%s is %g", e->path, got);
-	} else {
-		char *got = json_is_string(v) ? g_strdup(json_string_value(v)) : json_dumps(v, JSON_ENCODE_ANY | JSON_COMPACT);
-		int c = strcmp(got, e->value);
-		bool ok = e->op == SCN_OP_EQ ? c == 0 : e->op == SCN_OP_NE ? c != 0 : compare(e->op, c, 0);
-		if (!ok)
-			problem = g_strdup_printf("%s is %s", e->path, got);
-		if (json_is_string(v))
-			g_free(got);
-		else
-			free(got);
-	}
+	json_t *v = scn_json_path(entry, e->path);
+	problem = v == NULL ? g_strdup_printf("it has no %s", e->path) : scn_expect_value_check(e, v);
 	json_decref(entry);
 	return problem;
 }
@@ -1001,7 +934,7 @@ scn_js_check_expectation(ScnJs *js, guint index)
 				g_string_append_printf(seen, "%sdelivery %" G_GUINT64_FORMAT " at %s", seen->len ? ", " : "", d->dc, t);
 				g_free(t);
 			}
-			n += (e->delivery == 0 || d->dc == e->delivery) && time_ok(e, d->at_ns);
+			n += (e->delivery == 0 || d->dc == e->delivery) && scn_expect_time_ok(e, d->at_ns);
 		}
 		if (!count_ok(e, n))
 			jfail(js, e->pos, e->text, -1, "matched %" G_GUINT64_FORMAT " time(s); %s got seq %" G_GUINT64_FORMAT
@@ -1108,7 +1041,7 @@ scn_js_check_expectation(ScnJs *js, guint index)
 			    (e->consumer != NULL && strcmp(r->consumer, e->consumer) != 0))
 				continue;
 			any++;
-			n += (e->seq == 0 || r->sseq == e->seq) && time_ok(e, r->at_ns);
+			n += (e->seq == 0 || r->sseq == e->seq) && scn_expect_time_ok(e, r->at_ns);
 		}
 		if (!count_ok(e, n))
 			jfail(js, e->pos, e->text, -1, "matched %" G_GUINT64_FORMAT " time(s) (%" G_GUINT64_FORMAT
@@ -1136,7 +1069,7 @@ scn_js_check_expectation(ScnJs *js, guint index)
 			problem = snap == NULL ? g_strdup("the run ended before that time") : snap[0] ? g_strdup(snap) : NULL;
 		}
 		if (problem != NULL)
-			jfail(js, e->pos, e->text, e->at_end ? now(js) : e->t1_ns, "%s (wanted %s %s)", problem, op_str(e->op),
+			jfail(js, e->pos, e->text, e->at_end ? now(js) : e->t1_ns, "%s (wanted %s %s)", problem, scn_op_str(e->op),
 			    e->value);
 		g_free(problem);
 		break;

@@ -2304,6 +2304,48 @@ scenario_end_ns(const Scenario *scn)
 	return scn->run_for_ns > 0 ? scn->run_for_ns : scn->last_time_ns + INT64_C(10000000000);
 }
 
+const char *
+scn_op_str(ScnOp op)
+{
+	static const char *const names[] = { "?", "==", "!=", "<", "<=", ">", ">=" };
+	return names[op];
+}
+
+json_t *
+scn_json_path(json_t *root, const char *path)
+{
+	char **parts = g_strsplit(path, ".", -1);
+	json_t *cur = root;
+	for (int k = 0; parts[k] != NULL && cur != NULL; k++) {
+		char *end;
+		guint64 index = g_ascii_strtoull(parts[k], &end, 10);
+		if (json_is_array(cur) && *end == '\0' && end != parts[k])
+			cur = json_array_get(cur, (size_t)index);
+		else
+			cur = json_is_object(cur) ? json_object_get(cur, parts[k]) : NULL;
+	}
+	g_strfreev(parts);
+	return cur;
+}
+
+char *
+scn_expect_value_check(const ScnExpect *e, json_t *v)
+{
+	if (e->value_is_number && json_is_number(v)) {
+		double got = json_number_value(v);
+		return scn_op_holds(e->op, got, e->number) ? NULL : g_strdup_printf("%s is %g", e->path, got);
+	}
+	char *got = json_is_string(v) ? g_strdup(json_string_value(v)) : json_dumps(v, JSON_ENCODE_ANY | JSON_COMPACT);
+	int c = strcmp(got, e->value);
+	bool ok = e->op == SCN_OP_EQ ? c == 0 : e->op == SCN_OP_NE ? c != 0 : scn_op_holds(e->op, c, 0);
+	char *problem = ok ? NULL : g_strdup_printf("%s is %s", e->path, got);
+	if (json_is_string(v))
+		g_free(got);
+	else
+		free(got);
+	return problem;
+}
+
 char *
 scenario_format_duration(int64_t ns)
 {

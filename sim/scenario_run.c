@@ -811,44 +811,6 @@ action_event(void *ctx, uint64_t arg)
 
 /* ---- monitor expectations ---- */
 
-static json_t *
-json_path(json_t *root, const char *path)
-{
-	char **parts = g_strsplit(path, ".", -1);
-	json_t *cur = root;
-	for (int k = 0; parts[k] != NULL && cur != NULL; k++) {
-		char *end;
-		guint64 index = g_ascii_strtoull(parts[k], &end, 10);
-		if (json_is_array(cur) && *end == '\0' && end != parts[k])
-			cur = json_array_get(cur, (size_t)index);
-		else
-			cur = json_is_object(cur) ? json_object_get(cur, parts[k]) : NULL;
-	}
-	g_strfreev(parts);
-	return cur;
-}
-
-static bool
-compare(ScnOp op, double a, double b)
-{
-	switch (op) {
-	case SCN_OP_EQ: return a == b;
-	case SCN_OP_NE: return a != b;
-	case SCN_OP_LT: return a < b;
-	case SCN_OP_LE: return a <= b;
-	case SCN_OP_GT: return a > b;
-	case SCN_OP_GE: return a >= b;
-	}
-	return false;
-}
-
-static const char *
-op_str(ScnOp op)
-{
-	static const char *const names[] = { "?", "==", "!=", "<", "<=", ">", ">=" };
-	return names[op];
-}
-
 /* Evaluates a monitor expectation now; returns NULL when it holds, else
  * what was found instead. */
 static char *
@@ -870,25 +832,8 @@ monitor_check(Run *run, const ScnExpect *e)
 	g_free(path);
 	json_t *root = json_loads(body, 0, NULL);
 	g_free(body);
-	json_t *v = root ? json_path(root, e->path) : NULL;
-	char *problem = NULL;
-	if (v == NULL) {
-		problem = g_strdup_printf("%s has no %s", e->name, e->path);
-	} else if (e->value_is_number && json_is_number(v)) {
-		double got = json_number_value(v);
-		if (!compare(e->op, got, e->number))
-			problem = g_strdup_printf("%s is %g", e->path, got);
-	} else {
-		char *got = json_is_string(v) ? g_strdup(json_string_value(v)) : json_dumps(v, JSON_ENCODE_ANY | JSON_COMPACT);
-		int c = strcmp(got, e->value);
-		bool ok = e->op == SCN_OP_EQ ? c == 0 : e->op == SCN_OP_NE ? c != 0 : compare(e->op, c, 0);
-		if (!ok)
-			problem = g_strdup_printf("%s is %s", e->path, got);
-		if (json_is_string(v))
-			g_free(got);
-		else
-			free(got);
-	}
+	json_t *v = root ? scn_json_path(root, e->path) : NULL;
+	char *problem = v == NULL ? g_strdup_printf("%s has no %s", e->name, e->path) : scn_expect_value_check(e, v);
 	json_decref(root);
 	return problem;
 }
@@ -1083,19 +1028,6 @@ subject_ok(const char *pattern, const char *subject)
 	return proto_subject_matches(pattern, strlen(pattern), subject, strlen(subject));
 }
 
-static bool
-time_ok(const ScnExpect *e, int64_t t)
-{
-	switch (e->when) {
-	case SCN_WHEN_ANY: return true;
-	case SCN_WHEN_AT: return t == e->t1_ns;
-	case SCN_WHEN_BEFORE: return t < e->t1_ns;
-	case SCN_WHEN_AFTER: return t > e->t1_ns;
-	case SCN_WHEN_BETWEEN: return t >= e->t1_ns && t <= e->t2_ns;
-	}
-	return false;
-}
-
 static uint64_t
 count_deliveries(Run *run, uint32_t client, const char *subject)
 {
@@ -1154,7 +1086,7 @@ check_expectation(Run *run, guint index)
 		for (guint k = 0; k < run->dlvs.len; k++) {
 			Dlv *d = &run->dlvs.v[k];
 			n += d->client == rc->index && d->hash == hash && d->len == e->payload_len &&
-			    subject_ok(e->subject, d->subject) && time_ok(e, d->at_ns);
+			    subject_ok(e->subject, d->subject) && scn_expect_time_ok(e, d->at_ns);
 		}
 		bool ok = e->has_times ? n == e->times : n > 0;
 		if (!ok) {
@@ -1273,7 +1205,7 @@ check_expectation(Run *run, guint index)
 		guint64 *n = g_hash_table_lookup(run->result->probes, key);
 		g_free(key);
 		double hits = n ? (double)*n : 0;
-		if (!compare(e->op, hits, e->number))
+		if (!scn_op_holds(e->op, hits, e->number))
 			fail(run, e->pos, e->text, -1, "probe %s was hit %g time(s)", e->name, hits);
 		break;
 	}
@@ -1286,7 +1218,7 @@ check_expectation(Run *run, guint index)
 			problem = snap == NULL ? g_strdup("the run ended before that time") : snap[0] ? g_strdup(snap) : NULL;
 		}
 		if (problem != NULL)
-			fail(run, e->pos, e->text, e->at_end ? end : e->t1_ns, "%s (wanted %s %s)", problem, op_str(e->op), e->value);
+			fail(run, e->pos, e->text, e->at_end ? end : e->t1_ns, "%s (wanted %s %s)", problem, scn_op_str(e->op), e->value);
 		g_free(problem);
 		break;
 	}
